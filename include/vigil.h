@@ -1,0 +1,272 @@
+/*
+ * vigil.h - the public interface of libvigil, the vigil scanning engine.
+ *
+ * This is the only header a program using libvigil includes. Every exported
+ * symbol starts with vg_, every type with struct vg_ / enum vg_, every constant
+ * with VG_.
+ *
+ * Life of an engine:
+ *
+ *     struct vg_engine_options opts;
+ *     vg_engine_options_init(&opts);
+ *     struct vg_engine *e;
+ *     vg_engine_new(&opts, &e);
+ *     vg_engine_load(e, "/var/lib/vigil/db", 0);   // repeatable: files or folders
+ *     vg_engine_compile(e);                        // afterwards e is immutable
+ *     vg_scan_fd(e, fd, &scan_opts, on_match, ctx, &summary);   // any thread
+ *     vg_engine_unref(e);
+ *
+ * A compiled engine is immutable and may be shared by any number of threads.
+ * A reload builds a new engine and swaps the pointer; scans in flight keep the
+ * reference they took with vg_engine_ref().
+ *
+ * Conventions: functions that can fail return enum vg_status (VG_OK is 0).
+ * Output parameters come last and are written only on success. A detection is
+ * data, never an error: a scan that finds something returns VG_OK. A malformed
+ * scanned file is not an error either.
+ */
+#ifndef VIGIL_H
+#define VIGIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define VG_API __attribute__((visibility("default")))
+#define VG_NODISCARD __attribute__((warn_unused_result))
+#else
+#define VG_API
+#define VG_NODISCARD
+#endif
+
+/* Version of this library, and the ClamAV functionality level it declares.
+ * Database lines whose FLEVEL range excludes VG_FLEVEL are skipped exactly as
+ * ClamAV 1.4.6 (FLEVEL 216) skips them. */
+#define VG_VERSION_MAJOR 0
+#define VG_VERSION_MINOR 1
+#define VG_VERSION_PATCH 0
+#define VG_VERSION_STRING "0.1.0"
+#define VG_FLEVEL 216
+
+enum vg_status {
+	VG_OK = 0,
+	VG_ENOMEM,   /* out of memory */
+	VG_EINVAL,   /* invalid argument: a bug in the caller */
+	VG_EIO,      /* read or open failed; errno is preserved */
+	VG_EFORMAT,  /* malformed database; vg_engine_error() says where */
+	VG_ENODB,    /* no usable database was found */
+	VG_ELIMIT,   /* a limit stopped the work */
+	VG_ESTATE,   /* call not allowed in this state (e.g. load after compile) */
+	VG_EBADSIG,  /* a signature did not verify */
+	VG_ETIMEOUT, /* a time limit expired */
+	VG_EUNSUPPORTED /* a feature this build does not have */
+};
+
+/* A static, human-readable description of a status code. */
+VG_API const char *vg_status_str(enum vg_status status);
+
+/* Version string of the library actually linked. */
+VG_API const char *vg_version(void);
+
+/* ---------------------------------------------------------------------- */
+/* Logging                                                                 */
+
+enum vg_log_level {
+	VG_LOG_ERROR = 0,
+	VG_LOG_WARNING,
+	VG_LOG_NOTICE, /* things the user should know: skipped files, deferred lines */
+	VG_LOG_DEBUG
+};
+
+/* Called from the thread that does the work; msg is one line without '\n'. */
+typedef void vg_log_fn(void *ctx, enum vg_log_level level, const char *msg);
+
+/* ---------------------------------------------------------------------- */
+/* Limits                                                                  */
+
+/* Every size, count and depth the engine consults. Zero means "no limit"
+ * only where stated; vg_engine_options_init() fills clamscan's defaults. */
+struct vg_limits {
+	uint64_t max_filesize;  /* larger files are not scanned (default 100 MiB) */
+	uint64_t max_scansize;  /* bytes scanned per top-level file (400 MiB) */
+	uint32_t max_recursion; /* container nesting (17) */
+	uint32_t max_files;     /* files extracted per container (10000) */
+	uint64_t max_scantime_ms; /* per top-level file; 0 = none (120000) */
+};
+
+/* ---------------------------------------------------------------------- */
+/* Engine                                                                  */
+
+struct vg_engine;
+
+enum vg_engine_flags {
+	VG_ENGINE_DETECT_PUA = 1u << 0, /* load .hdu/.hsu/.ndu... (PUA) databases */
+	VG_ENGINE_OFFICIAL_ONLY = 1u << 1 /* skip files that are not signed containers */
+};
+
+struct vg_engine_options {
+	uint32_t size;   /* sizeof(struct vg_engine_options); set by _init */
+	uint32_t flevel; /* functionality level to declare; VG_FLEVEL by default */
+	uint32_t flags;  /* enum vg_engine_flags */
+	struct vg_limits limits; /* defaults for scans that pass no limits */
+	vg_log_fn *log;  /* NULL: messages are dropped */
+	void *log_ctx;
+};
+
+VG_API void vg_engine_options_init(struct vg_engine_options *opts);
+
+/* A new, empty engine with one reference. */
+VG_API VG_NODISCARD enum vg_status
+vg_engine_new(const struct vg_engine_options *opts, struct vg_engine **out);
+
+enum vg_load_flags {
+	/* path is a folder: fail with VG_ENODB when it holds no database file */
+	VG_LOAD_REQUIRE_DB = 1u << 0
+};
+
+/* Load a database file, or every database file in a folder (not recursive).
+ * Repeatable until vg_engine_compile(). A malformed line aborts the load with
+ * VG_EFORMAT; vg_engine_error() then names file:line:column and the fault.
+ * Files of unknown or unsupported kind are skipped with one VG_LOG_NOTICE each;
+ * lines kept for a later engine feature are counted and reported in one
+ * notice per file. A failed load leaves the engine without any line of the
+ * failing file. */
+VG_API VG_NODISCARD enum vg_status
+vg_engine_load(struct vg_engine *engine, const char *path, uint32_t flags);
+
+/* Build the matching structures. After this the engine is immutable. */
+VG_API VG_NODISCARD enum vg_status vg_engine_compile(struct vg_engine *engine);
+
+/* The last error of vg_engine_load()/vg_engine_compile() as one line,
+ * e.g. "db/main.ndb:12:31: bad hex digit 'z'". Empty when there was none.
+ * Valid until the next call on the engine. */
+VG_API const char *vg_engine_error(const struct vg_engine *engine);
+
+VG_API struct vg_engine *vg_engine_ref(struct vg_engine *engine);
+/* Drops a reference; the last one frees the engine. NULL is fine. */
+VG_API void vg_engine_unref(struct vg_engine *engine);
+
+/* Number of signatures that will be used (clamscan's "Known viruses"). */
+VG_API uint64_t vg_engine_signature_count(const struct vg_engine *engine);
+
+/* One loaded database file. */
+struct vg_db_info {
+	const char *path;     /* as loaded */
+	const char *name;     /* file name, e.g. "main.ndb" */
+	uint32_t version;     /* container version; 0 for plain text files */
+	int64_t build_time;   /* unix time: container build time, else file mtime */
+	uint64_t signatures;  /* signatures taken from this file */
+	uint64_t deferred;    /* valid lines this engine version cannot use yet */
+	uint64_t skipped;     /* lines skipped by FLEVEL, PUA or ignore rules */
+	int official;         /* 1 for a signed container, 0 otherwise */
+};
+
+VG_API size_t vg_engine_db_count(const struct vg_engine *engine);
+/* Fills *out for database i (0-based). Strings live as long as the engine. */
+VG_API VG_NODISCARD enum vg_status
+vg_engine_db_info(const struct vg_engine *engine, size_t i, struct vg_db_info *out);
+
+/* ---------------------------------------------------------------------- */
+/* Scanning                                                                */
+
+enum vg_sig_kind {
+	VG_SIG_BODY = 1,   /* .ndb body pattern */
+	VG_SIG_MD5,        /* whole-file hash signatures */
+	VG_SIG_SHA1,
+	VG_SIG_SHA256
+};
+
+/* One detection. Valid only during the callback. */
+struct vg_match {
+	const char *name;       /* as clamscan prints it, ".UNOFFICIAL" included */
+	enum vg_sig_kind kind;
+	const char *database;   /* file name of the database the signature came from */
+	uint64_t offset;        /* start of the match in the scanned layer */
+	int offset_known;       /* 0 for hash signatures */
+	/* Container path from the outermost to the innermost layer; depth 0 for
+	 * the file itself. */
+	const char *const *container_path;
+	size_t container_depth;
+};
+
+/* Return 0 to go on, anything else to stop the scan (the summary then says
+ * stopped = 1). */
+typedef int vg_match_fn(void *ctx, const struct vg_match *match);
+
+enum vg_scan_flags {
+	VG_SCAN_ALLMATCH = 1u << 0,   /* report every match, not only the first */
+	VG_SCAN_ALERT_EXCEEDS_MAX = 1u << 1 /* a limit hit is a detection */
+};
+
+struct vg_scan_options {
+	uint32_t size;   /* sizeof(struct vg_scan_options); set by _init */
+	uint32_t flags;  /* enum vg_scan_flags */
+	struct vg_limits limits;
+};
+
+/* Fills flags 0 and the engine's default limits. */
+VG_API void vg_scan_options_init(const struct vg_engine *engine,
+				 struct vg_scan_options *opts);
+
+enum vg_verdict {
+	VG_VERDICT_CLEAN = 0,
+	VG_VERDICT_FOUND,
+	VG_VERDICT_NOT_SCANNED /* e.g. larger than max_filesize */
+};
+
+enum vg_limit_hit {
+	VG_LIMIT_NONE = 0,
+	VG_LIMIT_FILESIZE,
+	VG_LIMIT_SCANSIZE,
+	VG_LIMIT_RECURSION,
+	VG_LIMIT_FILES,
+	VG_LIMIT_SCANTIME
+};
+
+struct vg_scan_summary {
+	enum vg_verdict verdict;
+	uint32_t matches;        /* matches reported through the callback */
+	uint64_t bytes_scanned;  /* clamscan's "Data scanned" contribution */
+	uint64_t bytes_read;     /* bytes read from the descriptor */
+	enum vg_limit_hit limit; /* first limit that cut the scan short */
+	int stopped;             /* the callback asked to stop */
+};
+
+/* Scan an open descriptor from its current position to its end. Regular
+ * files are scanned up to the size they had when the scan began (a file
+ * growing meanwhile cannot stall the scan); pipes are read to their end,
+ * at most max_scansize bytes. on_match may be NULL. */
+VG_API VG_NODISCARD enum vg_status
+vg_scan_fd(const struct vg_engine *engine, int fd, const struct vg_scan_options *opts,
+	   vg_match_fn *on_match, void *ctx, struct vg_scan_summary *out);
+
+VG_API VG_NODISCARD enum vg_status
+vg_scan_buffer(const struct vg_engine *engine, const void *data, size_t len,
+	       const struct vg_scan_options *opts, vg_match_fn *on_match, void *ctx,
+	       struct vg_scan_summary *out);
+
+/* Incremental scanning for data that arrives in pieces (standard input, a
+ * socket stream). The data is held in memory until vg_scan_stream_finish(),
+ * at most opts->limits.max_scansize bytes; what exceeds it is counted but
+ * not scanned and the summary reports VG_LIMIT_SCANSIZE. */
+struct vg_scan_stream;
+
+VG_API VG_NODISCARD enum vg_status
+vg_scan_stream_new(const struct vg_engine *engine, const struct vg_scan_options *opts,
+		   struct vg_scan_stream **out);
+VG_API VG_NODISCARD enum vg_status
+vg_scan_stream_write(struct vg_scan_stream *stream, const void *data, size_t len);
+VG_API VG_NODISCARD enum vg_status
+vg_scan_stream_finish(struct vg_scan_stream *stream, vg_match_fn *on_match, void *ctx,
+		      struct vg_scan_summary *out);
+VG_API void vg_scan_stream_free(struct vg_scan_stream *stream);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VIGIL_H */

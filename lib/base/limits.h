@@ -1,0 +1,32 @@
+/* Every fixed limit of the engine in one place. Limits a user can change are
+ * in struct vg_limits (vigil.h); these are the hard ones behind them. */
+#ifndef VG_LIMITS_H
+#define VG_LIMITS_H
+
+/* clamscan's defaults for struct vg_limits */
+#define VG_DEFAULT_MAX_FILESIZE (100ull * 1024 * 1024)
+#define VG_DEFAULT_MAX_SCANSIZE (400ull * 1024 * 1024)
+#define VG_DEFAULT_MAX_RECURSION 17u
+#define VG_DEFAULT_MAX_FILES 10000u
+#define VG_DEFAULT_MAX_SCANTIME_MS 120000ull
+
+/* Database text */
+#define VG_MAX_DB_FILE_SIZE (2048ull * 1024 * 1024) /* one text database file */
+#define VG_MAX_LINE_LEN 8192u         /* ClamAV's FILEBUFF for hash and body lines */
+#define VG_MAX_NAME_LEN 1024u         /* a signature name */
+#define VG_MAX_DB_FILES 4096u         /* files loaded from one folder */
+
+/* Body patterns */
+#define VG_MAX_PATTERN_PARTS 64u       /* parts split by '*' or ranged gaps */
+#define VG_MAX_ALT_NEST 15u            /* ClamAV's ACPATT_ALTN_MAXNEST */
+#define VG_MAX_RANGE_ANCHOR 32u        /* [n-m] upper bound, ClamAV's AC_CH_MAXDIST */
+#define VG_INLINE_GAP_MAX 127u         /* {n} below 128 is inlined as n x '??' */
+#define VG_MAX_ANCHOR_LEN 32u          /* bytes of a part given to the prefilter */
+#define VG_MAX_PART_OCCURRENCES 4096u  /* kept per part of a multi-part signature */
+#define VG_MAX_PENDING_HITS (1u << 20) /* prefilter hits waiting for data */
+
+/* Scanning */
+#define VG_SCAN_CHUNK (256u * 1024)    /* bytes read per read(2) */
+#define VG_CLAMAV_WINDOW (128u * 1024) /* ClamAV's SCANBUFF, for match ordering */
+
+#endif
