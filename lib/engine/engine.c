@@ -1,0 +1,315 @@
+/* The public engine: lifecycle, loading, compiling, and vg_scan_fd. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine/engine.h"
+#include "util/util.h"
+
+VG_API void vg_engine_options_init(struct vg_engine_options *opts)
+{
+	if (!opts)
+		return;
+	memset(opts, 0, sizeof(*opts));
+	opts->size = sizeof(*opts);
+	opts->flevel = VG_FLEVEL;
+	opts->limits.max_filesize = VG_DEFAULT_MAX_FILESIZE;
+	opts->limits.max_scansize = VG_DEFAULT_MAX_SCANSIZE;
+	opts->limits.max_recursion = VG_DEFAULT_MAX_RECURSION;
+	opts->limits.max_files = VG_DEFAULT_MAX_FILES;
+	opts->limits.max_scantime_ms = VG_DEFAULT_MAX_SCANTIME_MS;
+}
+
+VG_API enum vg_status vg_engine_new(const struct vg_engine_options *opts, struct vg_engine **out)
+{
+	struct vg_engine *e;
+
+	if (!out)
+		return VG_EINVAL;
+	*out = NULL;
+	if (opts && opts->size != sizeof(*opts))
+		return VG_EINVAL;
+	e = vg_calloc(1, sizeof(*e));
+	if (!e)
+		return VG_ENOMEM;
+	if (opts)
+		e->opts = *opts;
+	else
+		vg_engine_options_init(&e->opts);
+	if (e->opts.flevel == 0)
+		e->opts.flevel = VG_FLEVEL;
+	e->log.fn = e->opts.log;
+	e->log.ctx = e->opts.log_ctx;
+	e->refs = 1;
+	e->state = ENGINE_LOADING;
+	if (pthread_mutex_init(&e->pool_lock, NULL) != 0) {
+		vg_free(e);
+		return VG_ENOMEM;
+	}
+	sigset_init(&e->set, e->opts.flevel, e->opts.flags & VG_ENGINE_DETECT_PUA, &e->log);
+	*out = e;
+	return VG_OK;
+}
+
+VG_API enum vg_status vg_engine_load(struct vg_engine *e, const char *path, uint32_t flags)
+{
+	vg_status rc;
+
+	if (!e || !path)
+		return VG_EINVAL;
+	e->error[0] = '\0';
+	if (e->state != ENGINE_LOADING) {
+		snprintf(e->error, sizeof(e->error), "%s: databases must be loaded before the engine is compiled", path);
+		return VG_ESTATE;
+	}
+	if (e->opts.flags & VG_ENGINE_OFFICIAL_ONLY) {
+		vg_log(&e->log, VG_LOG_NOTICE, "%s: skipped: only signed containers are accepted and "
+		       "vigil %s does not read them yet", path, VG_VERSION_STRING);
+		return VG_OK;
+	}
+	rc = sigset_load(&e->set, path, flags & VG_LOAD_REQUIRE_DB);
+	if (rc != VG_OK) {
+		snprintf(e->error, sizeof(e->error), "%s",
+			 e->set.error[0] ? e->set.error : vg_status_str(rc));
+	}
+	return rc;
+}
+
+VG_API enum vg_status vg_engine_compile(struct vg_engine *e)
+{
+	char err[512] = "";
+	vg_status rc;
+
+	if (!e)
+		return VG_EINVAL;
+	e->error[0] = '\0';
+	if (e->state != ENGINE_LOADING) {
+		snprintf(e->error, sizeof(e->error), "the engine is already compiled");
+		return VG_ESTATE;
+	}
+	rc = scan_db_build(&e->set, &e->db, err, sizeof(err));
+	if (rc != VG_OK) {
+		snprintf(e->error, sizeof(e->error), "compiling signatures failed: %s",
+			 err[0] ? err : vg_status_str(rc));
+		e->state = ENGINE_BROKEN;
+		return rc;
+	}
+	e->state = ENGINE_COMPILED;
+	return VG_OK;
+}
+
+VG_API const char *vg_engine_error(const struct vg_engine *e)
+{
+	return e ? e->error : "";
+}
+
+VG_API struct vg_engine *vg_engine_ref(struct vg_engine *e)
+{
+	if (e)
+		__atomic_add_fetch(&e->refs, 1, __ATOMIC_RELAXED);
+	return e;
+}
+
+VG_API void vg_engine_unref(struct vg_engine *e)
+{
+	if (!e || __atomic_sub_fetch(&e->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	for (size_t i = 0; i < e->npool; i++)
+		scan_ctx_free(e->pool[i]);
+	vg_free(e->pool);
+	pthread_mutex_destroy(&e->pool_lock);
+	scan_db_free(e->db);
+	sigset_free(&e->set);
+	vg_free(e);
+}
+
+VG_API uint64_t vg_engine_signature_count(const struct vg_engine *e)
+{
+	return e ? e->set.sigs.n : 0;
+}
+
+VG_API size_t vg_engine_db_count(const struct vg_engine *e)
+{
+	return e ? e->set.dbs.n : 0;
+}
+
+VG_API enum vg_status vg_engine_db_info(const struct vg_engine *e, size_t i, struct vg_db_info *out)
+{
+	const struct db_record *r;
+
+	if (!e || !out || i >= e->set.dbs.n)
+		return VG_EINVAL;
+	r = VEC_AT(&e->set.dbs, struct db_record, i);
+	memset(out, 0, sizeof(*out));
+	out->path = r->path;
+	out->name = r->name;
+	out->version = r->version;
+	out->build_time = r->build_time;
+	out->signatures = r->signatures;
+	out->deferred = r->deferred;
+	out->skipped = r->skipped;
+	out->official = r->official;
+	return VG_OK;
+}
+
+/* ---------------------------------------------------------------------- */
+
+vg_status engine_ctx_get(const struct vg_engine *ce, struct scan_ctx **out)
+{
+	struct vg_engine *e = (struct vg_engine *)ce; /* the pool is the one mutable part */
+	struct scan_ctx *c = NULL;
+
+	pthread_mutex_lock(&e->pool_lock);
+	if (e->npool)
+		c = e->pool[--e->npool];
+	pthread_mutex_unlock(&e->pool_lock);
+	if (c) {
+		*out = c;
+		return VG_OK;
+	}
+	return scan_ctx_new(e->db, out);
+}
+
+void engine_ctx_put(const struct vg_engine *ce, struct scan_ctx *c)
+{
+	struct vg_engine *e = (struct vg_engine *)ce;
+
+	pthread_mutex_lock(&e->pool_lock);
+	if (e->npool == e->pool_cap) {
+		size_t cap = e->pool_cap ? e->pool_cap * 2 : 8;
+		struct scan_ctx **p = vg_reallocarray(e->pool, cap, sizeof(*p));
+		if (!p) {
+			pthread_mutex_unlock(&e->pool_lock);
+			scan_ctx_free(c);
+			return;
+		}
+		e->pool = p;
+		e->pool_cap = cap;
+	}
+	e->pool[e->npool++] = c;
+	pthread_mutex_unlock(&e->pool_lock);
+}
+
+VG_API void vg_scan_options_init(const struct vg_engine *e, struct vg_scan_options *opts)
+{
+	struct vg_engine_options defaults;
+
+	if (!opts)
+		return;
+	memset(opts, 0, sizeof(*opts));
+	opts->size = sizeof(*opts);
+	if (e) {
+		opts->limits = e->opts.limits;
+	} else {
+		vg_engine_options_init(&defaults);
+		opts->limits = defaults.limits;
+	}
+}
+
+static vg_status check_scan_args(const struct vg_engine *e, const struct vg_scan_options *opts,
+				 struct vg_scan_summary *out)
+{
+	if (!e || !out || (opts && opts->size != sizeof(*opts)))
+		return VG_EINVAL;
+	if (e->state != ENGINE_COMPILED)
+		return VG_ESTATE;
+	return VG_OK;
+}
+
+vg_status engine_scan_mem(const struct vg_engine *e, const uint8_t *data, size_t len,
+			  uint64_t bytes_read, const struct vg_scan_options *opts,
+			  vg_match_fn *on_match, void *ctx, struct vg_scan_summary *out)
+{
+	struct vg_scan_options defaults;
+	struct scan_input in = {-1, data, len, false, len};
+	struct scan_ctx *c;
+	vg_status rc;
+
+	if (!opts) {
+		vg_scan_options_init(e, &defaults);
+		opts = &defaults;
+	}
+	rc = engine_ctx_get(e, &c);
+	if (rc != VG_OK)
+		return rc;
+	rc = scan_run(c, &in, opts, on_match, ctx, out);
+	engine_ctx_put(e, c);
+	if (rc == VG_OK && bytes_read > out->bytes_read)
+		out->bytes_read = bytes_read;
+	return rc;
+}
+
+VG_API enum vg_status vg_scan_buffer(const struct vg_engine *e, const void *data, size_t len,
+				     const struct vg_scan_options *opts, vg_match_fn *on_match,
+				     void *ctx, struct vg_scan_summary *out)
+{
+	vg_status rc = check_scan_args(e, opts, out);
+
+	if (rc != VG_OK)
+		return rc;
+	if (!data && len)
+		return VG_EINVAL;
+	return engine_scan_mem(e, data, len, 0, opts, on_match, ctx, out);
+}
+
+VG_API enum vg_status vg_scan_fd(const struct vg_engine *e, int fd,
+				 const struct vg_scan_options *opts, vg_match_fn *on_match,
+				 void *ctx, struct vg_scan_summary *out)
+{
+	struct vg_scan_options defaults;
+	struct scan_input in;
+	struct scan_ctx *c;
+	struct stat st;
+	vg_status rc = check_scan_args(e, opts, out);
+
+	if (rc != VG_OK)
+		return rc;
+	if (fd < 0)
+		return VG_EINVAL;
+	if (!opts) {
+		vg_scan_options_init(e, &defaults);
+		opts = &defaults;
+	}
+	if (fstat(fd, &st) != 0)
+		return VG_EIO;
+	if (!S_ISREG(st.st_mode)) {
+		/* A pipe or socket: its size is known only at its end, and
+		 * EOF-relative offsets need the size, so collect it first. */
+		struct vg_scan_stream *s = NULL;
+		uint8_t tmp[65536];
+		ssize_t n;
+
+		rc = vg_scan_stream_new(e, opts, &s);
+		while (rc == VG_OK) {
+			n = read(fd, tmp, sizeof(tmp));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				rc = VG_EIO;
+				break;
+			}
+			if (n == 0)
+				break;
+			rc = vg_scan_stream_write(s, tmp, (size_t)n);
+		}
+		if (rc == VG_OK)
+			rc = vg_scan_stream_finish(s, on_match, ctx, out);
+		vg_scan_stream_free(s);
+		return rc;
+	}
+	off_t here = lseek(fd, 0, SEEK_CUR);
+	if (here < 0)
+		here = 0;
+	memset(&in, 0, sizeof(in));
+	in.fd = fd;
+	in.fd_is_regular = true;
+	in.size = st.st_size > here ? (uint64_t)(st.st_size - here) : 0;
+	rc = engine_ctx_get(e, &c);
+	if (rc != VG_OK)
+		return rc;
+	rc = scan_run(c, &in, opts, on_match, ctx, out);
+	engine_ctx_put(e, c);
+	return rc;
+}

@@ -1,0 +1,884 @@
+/* The scan driver.
+ *
+ * One pass over the layer, in VG_SCAN_CHUNK pieces: each piece goes to the
+ * digests (only the algorithms some hash signature or allow-list entry needs
+ * at this file size) and to the Vectorscan stream holding every body
+ * pattern's anchor. A prefilter hit names an anchor; each body part using
+ * that anchor is verified against the bytes around it. The window keeps
+ * enough history behind the newest piece for the longest prefix any part can
+ * have; hits whose suffix runs past the data read so far wait in a pending
+ * list until the next piece arrives.
+ *
+ * Matches are collected and reported in the order ClamAV reports them: body
+ * matches first, by ClamAV's 128 KiB scan window, then Boyer-Moore-class
+ * (plain) patterns before Aho-Corasick-class ones, then by position; then
+ * hash matches (MD5, SHA-1, SHA-256; exact size before wildcard size).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "scan/scan.h"
+
+/* One (body signature, part) that uses a prefilter literal. */
+struct part_ref {
+	uint32_t body;
+	uint32_t part;
+};
+
+struct part_meta {
+	uint32_t anchor_len;
+	uint32_t pre_max;
+	uint32_t post_max;
+};
+
+struct scan_db {
+	const struct sigset *set;
+	struct hashidx *hashes;
+	struct hashidx *fps;
+	struct prefilter *pf;
+	uint32_t nlits;
+	uint32_t *lit_first;     /* CSR: refs of literal i are [lit_first[i], lit_first[i+1]) */
+	struct part_ref *refs;
+	uint32_t *lit_len;
+	uint32_t *lit_post;      /* largest post_max among the literal's refs */
+	uint32_t *part_first;    /* per body: index of its first part in metas */
+	struct part_meta *metas;
+	size_t nbodies;
+	size_t max_back;         /* most bytes a verification needs behind an anchor's end */
+	size_t max_fwd;          /* most bytes it needs after an anchor's end */
+};
+
+/* ---------------------------------------------------------------------- */
+/* Building                                                                */
+
+struct lit_build {
+	const uint8_t *bytes;
+	uint32_t len;
+	uint32_t body;
+	uint32_t part;
+};
+
+static int cmp_lit(const void *pa, const void *pb)
+{
+	const struct lit_build *a = pa, *b = pb;
+	uint32_t n = a->len < b->len ? a->len : b->len;
+	int c = memcmp(a->bytes, b->bytes, n);
+
+	if (c)
+		return c;
+	if (a->len != b->len)
+		return a->len < b->len ? -1 : 1;
+	if (a->body != b->body)
+		return a->body < b->body ? -1 : 1;
+	return a->part < b->part ? -1 : a->part > b->part;
+}
+
+void scan_db_free(struct scan_db *db)
+{
+	if (!db)
+		return;
+	hashidx_free(db->hashes);
+	hashidx_free(db->fps);
+	prefilter_free(db->pf);
+	vg_free(db->lit_first);
+	vg_free(db->refs);
+	vg_free(db->lit_len);
+	vg_free(db->lit_post);
+	vg_free(db->part_first);
+	vg_free(db->metas);
+	vg_free(db);
+}
+
+static vg_status build_hashes(const struct vec *v, struct hashidx **out)
+{
+	struct hash_entry *copy = vg_reallocarray(NULL, v->n ? v->n : 1, sizeof(struct hash_entry));
+
+	if (!copy)
+		return VG_ENOMEM;
+	if (v->n)
+		memcpy(copy, v->items, v->n * sizeof(struct hash_entry));
+	return hashidx_build(copy, v->n, out); /* copy transferred */
+}
+
+static vg_status build_bodies(struct scan_db *db, char *err, size_t errlen)
+{
+	const struct vec *bodies = &db->set->bodies;
+	struct lit_build *lb = NULL;
+	struct literal *lits = NULL;
+	size_t nparts = 0, k = 0;
+	vg_status rc = VG_ENOMEM;
+
+	db->nbodies = bodies->n;
+	db->part_first = vg_calloc(bodies->n + 1, sizeof(uint32_t));
+	if (!db->part_first)
+		goto out;
+	for (size_t i = 0; i < bodies->n; i++) {
+		db->part_first[i] = (uint32_t)nparts;
+		nparts += pattern_nparts(VEC_AT(bodies, struct body_sig, i)->pat);
+		if (nparts > UINT32_MAX / 2) {
+			rc = VG_ELIMIT;
+			goto out;
+		}
+	}
+	db->part_first[bodies->n] = (uint32_t)nparts;
+	db->metas = vg_calloc(nparts ? nparts : 1, sizeof(struct part_meta));
+	lb = vg_calloc(nparts ? nparts : 1, sizeof(struct lit_build));
+	if (!db->metas || !lb)
+		goto out;
+	for (size_t i = 0; i < bodies->n; i++) {
+		const struct pattern *p = VEC_AT(bodies, struct body_sig, i)->pat;
+		for (uint32_t j = 0; j < pattern_nparts(p); j++, k++) {
+			struct pattern_part_info pi;
+			pattern_part_info(p, j, &pi);
+			db->metas[k].anchor_len = pi.anchor_len;
+			db->metas[k].pre_max = pi.pre_max;
+			db->metas[k].post_max = pi.post_max;
+			if (pi.pre_max + (size_t)pi.anchor_len > db->max_back)
+				db->max_back = pi.pre_max + (size_t)pi.anchor_len;
+			if (pi.post_max > db->max_fwd)
+				db->max_fwd = pi.post_max;
+			lb[k].bytes = pi.anchor;
+			lb[k].len = pi.anchor_len;
+			lb[k].body = (uint32_t)i;
+			lb[k].part = j;
+		}
+	}
+	/* Equal anchors share one literal: many signatures start alike. */
+	if (nparts)
+		qsort(lb, nparts, sizeof(*lb), cmp_lit);
+	db->refs = vg_calloc(nparts ? nparts : 1, sizeof(struct part_ref));
+	db->lit_first = vg_calloc(nparts + 1, sizeof(uint32_t));
+	db->lit_len = vg_calloc(nparts ? nparts : 1, sizeof(uint32_t));
+	db->lit_post = vg_calloc(nparts ? nparts : 1, sizeof(uint32_t));
+	lits = vg_calloc(nparts ? nparts : 1, sizeof(struct literal));
+	if (!db->refs || !db->lit_first || !db->lit_len || !db->lit_post || !lits)
+		goto out;
+	for (size_t i = 0; i < nparts; i++) {
+		if (i == 0 || lb[i].len != lb[i - 1].len ||
+		    memcmp(lb[i].bytes, lb[i - 1].bytes, lb[i].len) != 0) {
+			lits[db->nlits].bytes = lb[i].bytes;
+			lits[db->nlits].len = lb[i].len;
+			db->lit_len[db->nlits] = lb[i].len;
+			db->lit_first[db->nlits] = (uint32_t)i;
+			db->nlits++;
+		}
+		db->refs[i].body = lb[i].body;
+		db->refs[i].part = lb[i].part;
+		uint32_t post = db->metas[db->part_first[lb[i].body] + lb[i].part].post_max;
+		if (post > db->lit_post[db->nlits - 1])
+			db->lit_post[db->nlits - 1] = post;
+	}
+	db->lit_first[db->nlits] = (uint32_t)nparts;
+	rc = prefilter_build(lits, db->nlits, &db->pf, err, errlen);
+out:
+	vg_free(lb);
+	vg_free(lits);
+	return rc;
+}
+
+vg_status scan_db_build(const struct sigset *set, struct scan_db **out, char *err, size_t errlen)
+{
+	struct scan_db *db = vg_calloc(1, sizeof(*db));
+	vg_status rc;
+
+	if (!db)
+		return VG_ENOMEM;
+	db->set = set;
+	rc = build_hashes(&set->hashes, &db->hashes);
+	if (rc == VG_OK)
+		rc = build_hashes(&set->fps, &db->fps);
+	if (rc == VG_OK)
+		rc = build_bodies(db, err, errlen);
+	if (rc != VG_OK) {
+		scan_db_free(db);
+		return rc;
+	}
+	*out = db;
+	return VG_OK;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Per-thread state                                                        */
+
+struct occ {
+	uint64_t start, end;
+	uint32_t part;
+	uint32_t next; /* index + 1 of the next occurrence of the same body; 0 ends */
+};
+
+struct body_state {
+	uint32_t stamp;     /* == scan_ctx.stamp when valid for this scan */
+	uint32_t occ_head;  /* multi-part: list of occurrences (index + 1) */
+	uint32_t nocc;
+	bool matched;
+	uint64_t start, end; /* of the reported match */
+};
+
+struct pending {
+	uint32_t lit;
+	uint64_t end;
+};
+
+struct found {
+	uint32_t sig;
+	uint8_t kind;
+	uint8_t cls;      /* 0: Boyer-Moore class, 1: Aho-Corasick class, 2: hash */
+	uint8_t hash_rank;
+	uint64_t window;
+	uint64_t pos;
+	uint64_t offset;
+	bool offset_known;
+};
+
+struct grow {
+	void *items;
+	size_t n, cap, size;
+};
+
+static void *grow_push(struct grow *g)
+{
+	if (g->n == g->cap) {
+		size_t cap = g->cap ? g->cap * 2 : 64;
+		void *p = vg_reallocarray(g->items, cap, g->size);
+		if (!p)
+			return NULL;
+		g->items = p;
+		g->cap = cap;
+	}
+	return (uint8_t *)g->items + g->size * g->n++;
+}
+
+struct scan_ctx {
+	const struct scan_db *db;
+	struct prefilter_stream *ps;
+	struct digest_set *digests;
+	uint8_t *buf;
+	size_t cap;
+	struct body_state *bodies;
+	uint32_t stamp;
+	struct grow touched;  /* uint32_t body indexes touched in this scan */
+	struct grow occs;     /* struct occ */
+	struct grow pending;  /* struct pending */
+	struct grow found;    /* struct found */
+
+	/* the scan in progress */
+	uint64_t base;        /* absolute offset of buf[0] */
+	size_t len;           /* valid bytes in buf */
+	uint64_t size;        /* layer size */
+	bool eof;
+	vg_status err;        /* allocation failure inside a callback */
+};
+
+void scan_ctx_free(struct scan_ctx *c)
+{
+	if (!c)
+		return;
+	prefilter_stream_free(c->ps);
+	digest_set_free(c->digests);
+	vg_free(c->buf);
+	vg_free(c->bodies);
+	vg_free(c->touched.items);
+	vg_free(c->occs.items);
+	vg_free(c->pending.items);
+	vg_free(c->found.items);
+	vg_free(c);
+}
+
+vg_status scan_ctx_new(const struct scan_db *db, struct scan_ctx **out)
+{
+	struct scan_ctx *c = vg_calloc(1, sizeof(*c));
+	vg_status rc = VG_ENOMEM;
+
+	if (!c)
+		return VG_ENOMEM;
+	c->db = db;
+	c->touched.size = sizeof(uint32_t);
+	c->occs.size = sizeof(struct occ);
+	c->pending.size = sizeof(struct pending);
+	c->found.size = sizeof(struct found);
+	/* history + one chunk + the forward reach, so a chunk always fits */
+	c->cap = db->max_back + db->max_fwd + 2 * (size_t)VG_SCAN_CHUNK;
+	c->buf = vg_malloc(c->cap);
+	c->bodies = vg_calloc(db->nbodies ? db->nbodies : 1, sizeof(struct body_state));
+	if (!c->buf || !c->bodies)
+		goto fail;
+	rc = prefilter_stream_new(db->pf, &c->ps);
+	if (rc == VG_OK)
+		rc = digest_set_new(&c->digests);
+	if (rc != VG_OK)
+		goto fail;
+	*out = c;
+	return VG_OK;
+fail:
+	scan_ctx_free(c);
+	return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Matching                                                                */
+
+static struct body_state *body_state(struct scan_ctx *c, uint32_t body)
+{
+	struct body_state *b = &c->bodies[body];
+
+	if (b->stamp != c->stamp) {
+		uint32_t *t;
+		memset(b, 0, sizeof(*b));
+		b->stamp = c->stamp;
+		t = grow_push(&c->touched);
+		if (!t) {
+			c->err = VG_ENOMEM;
+			return NULL;
+		}
+		*t = body;
+	}
+	return b;
+}
+
+static bool offset_ok(const struct sig_offset *off, uint64_t start, uint64_t size)
+{
+	uint64_t at;
+
+	switch (off->kind) {
+	case SIG_OFF_ANY:
+		return true;
+	case SIG_OFF_ABS:
+		at = off->n;
+		break;
+	case SIG_OFF_EOF:
+		if (off->n > size)
+			return false;
+		at = size - off->n;
+		break;
+	default:
+		return false;
+	}
+	return start >= at && start - at <= off->shift;
+}
+
+struct verify_ctx {
+	struct scan_ctx *c;
+	uint32_t body;
+	uint32_t part;
+	uint32_t nparts;
+	const struct body_sig *bs;
+};
+
+static void record_match(struct scan_ctx *c, uint32_t body, uint64_t start, uint64_t end)
+{
+	struct body_state *b = body_state(c, body);
+
+	if (!b)
+		return;
+	/* keep the occurrence ClamAV would report first: earliest end */
+	if (!b->matched || end < b->end || (end == b->end && start < b->start)) {
+		b->matched = true;
+		b->start = start;
+		b->end = end;
+	}
+}
+
+static int on_occurrence(void *ctx, uint64_t start, uint64_t end)
+{
+	struct verify_ctx *v = ctx;
+	struct scan_ctx *c = v->c;
+	struct body_state *b;
+	struct occ *o;
+
+	if (v->part == 0 && !offset_ok(&v->bs->off, start, c->size))
+		return 0;
+	if (v->nparts == 1) {
+		record_match(c, v->body, start, end);
+		return 0;
+	}
+	b = body_state(c, v->body);
+	if (!b)
+		return 1;
+	if (b->nocc >= VG_MAX_PART_OCCURRENCES * v->nparts)
+		return 1;
+	o = grow_push(&c->occs);
+	if (!o) {
+		c->err = VG_ENOMEM;
+		return 1;
+	}
+	o->start = start;
+	o->end = end;
+	o->part = v->part;
+	o->next = b->occ_head;
+	b->occ_head = (uint32_t)c->occs.n;
+	b->nocc++;
+	return 0;
+}
+
+static void verify_hit(struct scan_ctx *c, uint32_t lit, uint64_t end)
+{
+	const struct scan_db *db = c->db;
+	struct pattern_window w = {c->buf, c->len, c->base, c->size};
+	uint64_t anchor_pos = end - db->lit_len[lit];
+
+	for (uint32_t r = db->lit_first[lit]; r < db->lit_first[lit + 1]; r++) {
+		const struct part_ref *ref = &db->refs[r];
+		const struct body_sig *bs = VEC_AT(&db->set->bodies, struct body_sig, ref->body);
+		struct verify_ctx v = {c, ref->body, ref->part, pattern_nparts(bs->pat), bs};
+
+		if (c->bodies[ref->body].stamp == c->stamp && c->bodies[ref->body].matched &&
+		    v.nparts == 1 && c->bodies[ref->body].end <= end)
+			continue; /* cannot improve on the match already found */
+		pattern_part_verify(bs->pat, ref->part, &w, anchor_pos, on_occurrence, &v);
+	}
+}
+
+/* Everything needed to verify a hit ending at end is in the buffer. */
+static bool hit_ready(const struct scan_ctx *c, uint32_t lit, uint64_t end)
+{
+	uint64_t need = end + c->db->lit_post[lit];
+
+	if (need > c->size)
+		need = c->size;
+	return c->eof || need <= c->base + c->len;
+}
+
+static int on_hit(void *ctx, uint32_t lit, uint64_t end)
+{
+	struct scan_ctx *c = ctx;
+	struct pending *p;
+
+	if (hit_ready(c, lit, end)) {
+		verify_hit(c, lit, end);
+		return c->err != VG_OK;
+	}
+	if (c->pending.n >= VG_MAX_PENDING_HITS) {
+		c->err = VG_ELIMIT;
+		return 1;
+	}
+	p = grow_push(&c->pending);
+	if (!p) {
+		c->err = VG_ENOMEM;
+		return 1;
+	}
+	p->lit = lit;
+	p->end = end;
+	return 0;
+}
+
+static void run_pending(struct scan_ctx *c)
+{
+	struct pending *p = c->pending.items;
+	size_t keep = 0;
+
+	for (size_t i = 0; i < c->pending.n; i++) {
+		if (hit_ready(c, p[i].lit, p[i].end))
+			verify_hit(c, p[i].lit, p[i].end);
+		else
+			p[keep++] = p[i];
+	}
+	c->pending.n = keep;
+}
+
+/* Multi-part signatures: a match is a chain of one occurrence per part, in
+ * order, each starting within the gap allowed after the previous one ends.
+ * Finds the chain whose last part ends first. */
+static void resolve_multipart(struct scan_ctx *c, uint32_t body)
+{
+	const struct body_sig *bs = VEC_AT(&c->db->set->bodies, struct body_sig, body);
+	uint32_t nparts = pattern_nparts(bs->pat);
+	struct body_state *b = &c->bodies[body];
+	struct occ *occs = c->occs.items;
+	/* per occurrence: reachable and the start of its chain, kept in place
+	 * by marking: end of a valid chain ending here */
+	uint64_t *chain_start;
+	bool *valid;
+	uint32_t n = b->nocc, idx = 0;
+	uint32_t *list;
+
+	if (nparts < 2 || n == 0)
+		return;
+	list = vg_calloc(n, sizeof(uint32_t));
+	chain_start = vg_calloc(n, sizeof(uint64_t));
+	valid = vg_calloc(n, sizeof(bool));
+	if (!list || !chain_start || !valid) {
+		c->err = VG_ENOMEM;
+		goto out;
+	}
+	for (uint32_t o = b->occ_head; o && idx < n; o = occs[o - 1].next)
+		list[idx++] = o - 1;
+	n = idx;
+	for (uint32_t i = 0; i < n; i++) {
+		if (occs[list[i]].part == 0) {
+			valid[i] = true;
+			chain_start[i] = occs[list[i]].start;
+		}
+	}
+	for (uint32_t part = 1; part < nparts; part++) {
+		struct pattern_part_info pi;
+		pattern_part_info(bs->pat, part, &pi);
+		for (uint32_t i = 0; i < n; i++) {
+			const struct occ *o = &occs[list[i]];
+			if (o->part != part)
+				continue;
+			for (uint32_t j = 0; j < n; j++) {
+				const struct occ *p = &occs[list[j]];
+				uint64_t gap;
+				if (!valid[j] || p->part != part - 1 || o->start < p->end)
+					continue;
+				gap = o->start - p->end;
+				if (gap < pi.gap_min || gap > pi.gap_max)
+					continue;
+				if (!valid[i] || chain_start[j] < chain_start[i])
+					chain_start[i] = chain_start[j];
+				valid[i] = true;
+			}
+		}
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		const struct occ *o = &occs[list[i]];
+		if (o->part == nparts - 1 && valid[i])
+			record_match(c, body, chain_start[i], o->end);
+	}
+out:
+	vg_free(list);
+	vg_free(chain_start);
+	vg_free(valid);
+}
+
+static int cmp_found(const void *pa, const void *pb)
+{
+	const struct found *a = pa, *b = pb;
+
+	if (a->cls == 2 || b->cls == 2) {
+		if (a->cls != b->cls)
+			return a->cls < b->cls ? -1 : 1;
+		if (a->hash_rank != b->hash_rank)
+			return a->hash_rank < b->hash_rank ? -1 : 1;
+		return a->sig < b->sig ? -1 : a->sig > b->sig;
+	}
+	if (a->window != b->window)
+		return a->window < b->window ? -1 : 1;
+	if (a->cls != b->cls)
+		return a->cls < b->cls ? -1 : 1;
+	if (a->pos != b->pos)
+		return a->pos < b->pos ? -1 : 1;
+	return a->sig < b->sig ? -1 : a->sig > b->sig;
+}
+
+static vg_status collect_body_matches(struct scan_ctx *c)
+{
+	const uint32_t *t = c->touched.items;
+
+	for (size_t i = 0; i < c->touched.n; i++) {
+		const struct body_sig *bs = VEC_AT(&c->db->set->bodies, struct body_sig, t[i]);
+		struct body_state *b = &c->bodies[t[i]];
+		struct found *f;
+		bool plain = pattern_is_plain(bs->pat);
+
+		if (!b->matched)
+			continue;
+		f = grow_push(&c->found);
+		if (!f)
+			return VG_ENOMEM;
+		memset(f, 0, sizeof(*f));
+		f->sig = bs->sig;
+		f->kind = VG_SIG_BODY;
+		f->cls = plain ? 0 : 1;
+		f->window = (b->end - 1) / VG_CLAMAV_WINDOW;
+		f->pos = plain ? b->start : b->end;
+		f->offset = b->start;
+		f->offset_known = true;
+	}
+	return VG_OK;
+}
+
+static vg_status add_hash_matches(struct scan_ctx *c, unsigned mask,
+				  uint8_t digests[HASH_NALGS][HASH_MAX_LEN])
+{
+	static const uint8_t kinds[HASH_NALGS] = {VG_SIG_MD5, VG_SIG_SHA1, VG_SIG_SHA256};
+
+	for (int alg = 0; alg < HASH_NALGS; alg++) {
+		uint32_t vals[2];
+		size_t n;
+
+		if (!(mask & (1u << alg)))
+			continue;
+		n = hashidx_lookup(c->db->hashes, (enum hash_alg)alg, c->size, digests[alg], vals);
+		for (size_t i = 0; i < n; i++) {
+			struct found *f = grow_push(&c->found);
+			if (!f)
+				return VG_ENOMEM;
+			memset(f, 0, sizeof(*f));
+			f->sig = vals[i];
+			f->kind = kinds[alg];
+			f->cls = 2;
+			f->hash_rank = (uint8_t)(alg * 2 + (uint8_t)i);
+		}
+	}
+	return VG_OK;
+}
+
+static bool allow_listed(const struct scan_ctx *c, unsigned mask,
+			 uint8_t digests[HASH_NALGS][HASH_MAX_LEN])
+{
+	for (int alg = 0; alg < HASH_NALGS; alg++) {
+		uint32_t vals[2];
+		if ((mask & (1u << alg)) &&
+		    hashidx_lookup(c->db->fps, (enum hash_alg)alg, c->size, digests[alg], vals))
+			return true;
+	}
+	return false;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The read loop                                                           */
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Drops history no pending hit or future verification can need. */
+static void compact(struct scan_ctx *c)
+{
+	uint64_t end = c->base + c->len;
+	uint64_t keep_from = end > c->db->max_back ? end - c->db->max_back : 0;
+	const struct pending *p = c->pending.items;
+	size_t drop;
+
+	for (size_t i = 0; i < c->pending.n; i++) {
+		uint64_t need = p[i].end - c->db->lit_len[p[i].lit];
+		need = need > c->db->max_back ? need - c->db->max_back : 0;
+		if (need < keep_from)
+			keep_from = need;
+	}
+	if (keep_from <= c->base)
+		return;
+	drop = (size_t)(keep_from - c->base);
+	memmove(c->buf, c->buf + drop, c->len - drop);
+	c->len -= drop;
+	c->base += drop;
+}
+
+/* Makes room for n more bytes, growing the buffer only if pending hits pin
+ * more history than usual. */
+static vg_status make_room(struct scan_ctx *c, size_t n)
+{
+	uint8_t *p;
+	size_t cap;
+
+	compact(c);
+	if (c->cap - c->len >= n)
+		return VG_OK;
+	cap = c->len + n;
+	p = vg_realloc(c->buf, cap);
+	if (!p)
+		return VG_ENOMEM;
+	c->buf = p;
+	c->cap = cap;
+	return VG_OK;
+}
+
+static vg_status read_some(int fd, uint8_t *dst, size_t want, size_t *got)
+{
+	*got = 0;
+	while (*got < want) {
+		ssize_t n = read(fd, dst + *got, want - *got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return VG_EIO;
+		if (n == 0)
+			break;
+		*got += (size_t)n;
+	}
+	return VG_OK;
+}
+
+static const char *limit_name(enum vg_limit_hit l)
+{
+	switch (l) {
+	case VG_LIMIT_FILESIZE: return "Heuristics.Limits.Exceeded.MaxFileSize";
+	case VG_LIMIT_SCANSIZE: return "Heuristics.Limits.Exceeded.MaxScanSize";
+	case VG_LIMIT_RECURSION: return "Heuristics.Limits.Exceeded.MaxRecursion";
+	case VG_LIMIT_FILES: return "Heuristics.Limits.Exceeded.MaxFiles";
+	case VG_LIMIT_SCANTIME: return "Heuristics.Limits.Exceeded.MaxScanTime";
+	default: return "Heuristics.Limits.Exceeded";
+	}
+}
+
+static int report_limit(enum vg_limit_hit l, vg_match_fn *cb, void *ctx,
+			struct vg_scan_summary *sum)
+{
+	struct vg_match m;
+
+	memset(&m, 0, sizeof(m));
+	m.name = limit_name(l);
+	m.kind = VG_SIG_BODY;
+	m.database = "";
+	sum->verdict = VG_VERDICT_FOUND;
+	sum->matches++;
+	return cb ? cb(ctx, &m) : 0;
+}
+
+vg_status scan_run(struct scan_ctx *c, const struct scan_input *in,
+		   const struct vg_scan_options *opts, vg_match_fn *on_match, void *cb_ctx,
+		   struct vg_scan_summary *summary)
+{
+	const struct scan_db *db = c->db;
+	const struct sigset *set = db->set;
+	uint8_t digests[HASH_NALGS][HASH_MAX_LEN];
+	struct vg_scan_summary sum;
+	unsigned hash_mask, fp_mask;
+	bool allmatch = opts->flags & VG_SCAN_ALLMATCH;
+	uint64_t pos = 0, t0 = now_ms();
+	vg_status rc = VG_OK;
+
+	memset(&sum, 0, sizeof(sum));
+	c->stamp++;
+	if (c->stamp == 0) { /* wrapped: invalidate every stamp */
+		memset(c->bodies, 0, (db->nbodies ? db->nbodies : 1) * sizeof(struct body_state));
+		c->stamp = 1;
+	}
+	c->touched.n = c->occs.n = c->pending.n = c->found.n = 0;
+	c->base = 0;
+	c->len = 0;
+	c->eof = false;
+	c->err = VG_OK;
+	c->size = in->fd >= 0 ? in->size : in->mem_len;
+
+	if (opts->limits.max_filesize && c->size > opts->limits.max_filesize)
+		sum.limit = VG_LIMIT_FILESIZE;
+	else if (opts->limits.max_scansize && c->size > opts->limits.max_scansize)
+		sum.limit = VG_LIMIT_SCANSIZE;
+	if (sum.limit) {
+		sum.verdict = VG_VERDICT_NOT_SCANNED;
+		if (opts->flags & VG_SCAN_ALERT_EXCEEDS_MAX)
+			sum.stopped = report_limit(sum.limit, on_match, cb_ctx, &sum) != 0;
+		*summary = sum;
+		return VG_OK;
+	}
+
+	hash_mask = hashidx_algs_for_size(db->hashes, c->size);
+	fp_mask = hashidx_algs_for_size(db->fps, c->size);
+	rc = digest_set_begin(c->digests, hash_mask | fp_mask);
+	if (rc == VG_OK)
+		rc = prefilter_stream_begin(c->ps);
+	if (rc != VG_OK)
+		goto out;
+
+	while (pos < c->size) {
+		size_t want = c->size - pos > VG_SCAN_CHUNK ? VG_SCAN_CHUNK : (size_t)(c->size - pos);
+		size_t got;
+		const uint8_t *chunk;
+
+		rc = make_room(c, want);
+		if (rc != VG_OK)
+			goto out;
+		if (in->fd >= 0) {
+			rc = read_some(in->fd, c->buf + c->len, want, &got);
+			if (rc != VG_OK)
+				goto out;
+			if (got < want)
+				c->size = pos + got; /* the file shrank while we read it */
+		} else {
+			memcpy(c->buf + c->len, in->mem + pos, want);
+			got = want;
+		}
+		chunk = c->buf + c->len;
+		c->len += got;
+		pos += got;
+		sum.bytes_read += got;
+		if (pos >= c->size)
+			c->eof = true;
+		rc = digest_set_update(c->digests, chunk, got);
+		if (rc != VG_OK)
+			goto out;
+		rc = prefilter_stream_scan(c->ps, chunk, got, on_hit, c);
+		if (c->err != VG_OK) {
+			rc = c->err;
+			goto out;
+		}
+		if (rc != VG_OK)
+			goto out;
+		run_pending(c);
+		if (c->err != VG_OK) {
+			rc = c->err;
+			goto out;
+		}
+		if (opts->limits.max_scantime_ms && now_ms() - t0 > opts->limits.max_scantime_ms &&
+		    pos < c->size) {
+			sum.limit = VG_LIMIT_SCANTIME;
+			break;
+		}
+		if (got == 0)
+			break;
+	}
+	c->eof = true;
+	if (sum.limit != VG_LIMIT_SCANTIME) {
+		rc = prefilter_stream_end(c->ps, on_hit, c);
+		if (c->err != VG_OK)
+			rc = c->err;
+		if (rc != VG_OK)
+			goto out;
+	}
+	run_pending(c);
+	sum.bytes_scanned = pos;
+
+	{
+		const uint32_t *t = c->touched.items;
+		size_t ntouched = c->touched.n;
+		for (size_t i = 0; i < ntouched; i++)
+			resolve_multipart(c, t[i]);
+		if (c->err != VG_OK) {
+			rc = c->err;
+			goto out;
+		}
+	}
+	rc = collect_body_matches(c);
+	if (rc != VG_OK)
+		goto out;
+	if (sum.limit != VG_LIMIT_SCANTIME) {
+		rc = digest_set_end(c->digests, digests);
+		if (rc != VG_OK)
+			goto out;
+		if (fp_mask && allow_listed(c, fp_mask, digests)) {
+			/* an allow-listed file is clean whatever matched */
+			c->found.n = 0;
+		} else if (allmatch || c->found.n == 0) {
+			rc = add_hash_matches(c, hash_mask, digests);
+			if (rc != VG_OK)
+				goto out;
+		}
+	}
+	if (c->found.n)
+		qsort(c->found.items, c->found.n, sizeof(struct found), cmp_found);
+	for (size_t i = 0; i < c->found.n; i++) {
+		const struct found *f = (const struct found *)c->found.items + i;
+		const struct sig *s = VEC_AT(&set->sigs, struct sig, f->sig);
+		struct vg_match m;
+
+		memset(&m, 0, sizeof(m));
+		m.name = sigset_name(set, f->sig);
+		m.kind = (enum vg_sig_kind)f->kind;
+		m.database = VEC_AT(&set->dbs, struct db_record, s->db)->name;
+		m.offset = f->offset;
+		m.offset_known = f->offset_known;
+		sum.verdict = VG_VERDICT_FOUND;
+		sum.matches++;
+		if (on_match && on_match(cb_ctx, &m)) {
+			sum.stopped = 1;
+			break;
+		}
+		if (!allmatch)
+			break;
+	}
+	if (sum.limit == VG_LIMIT_SCANTIME && (opts->flags & VG_SCAN_ALERT_EXCEEDS_MAX) &&
+	    !sum.stopped && (allmatch || sum.verdict != VG_VERDICT_FOUND))
+		sum.stopped = report_limit(sum.limit, on_match, cb_ctx, &sum) != 0;
+	*summary = sum;
+out:
+	return rc;
+}
