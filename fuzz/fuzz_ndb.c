@@ -1,0 +1,8 @@
+/* Fuzz target: the .ndb loader on arbitrary text. */
+#include "fuzz_db_common.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	fuzz_load_text(data, size, 0);
+	return 0;
+}
