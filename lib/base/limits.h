@@ -26,6 +26,7 @@
 #define VG_MAX_PENDING_HITS (1u << 20) /* prefilter hits waiting for data */
 
 /* Scanning */
+#define VG_MIN_MATCH_SIZE 6u          /* ClamAV ignores layers of 5 bytes or less */
 #define VG_SCAN_CHUNK (256u * 1024)    /* bytes read per read(2) */
 #define VG_CLAMAV_WINDOW (128u * 1024) /* ClamAV's SCANBUFF, for match ordering */
 

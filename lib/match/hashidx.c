@@ -56,9 +56,12 @@ vg_status hashidx_build(struct hash_entry *entries, size_t n, struct hashidx **o
 	}
 	if (n)
 		qsort(entries, n, sizeof(*entries), cmp_entry);
+	/* Of equal entries ClamAV reports the one loaded last. */
 	for (size_t i = 0; i < n; i++) {
-		if (w && cmp_key(&entries[w - 1], &entries[i]) == 0)
+		if (w && cmp_key(&entries[w - 1], &entries[i]) == 0) {
+			entries[w - 1] = entries[i];
 			continue;
+		}
 		entries[w++] = entries[i];
 	}
 	idx->e = entries;

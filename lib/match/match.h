@@ -19,9 +19,9 @@ struct hash_entry {
 
 struct hashidx;
 
-/* Takes ownership of entries (a vg_malloc'd array), even on failure. Keeps
- * the first of duplicates with the same algorithm, size and digest (the
- * lowest value). */
+/* Takes ownership of entries (a vg_malloc'd array), even on failure. Of
+ * entries with the same algorithm, size and digest it keeps the one with the
+ * highest value (the last loaded), as ClamAV reports the last one. */
 vg_status hashidx_build(struct hash_entry *entries, size_t n, struct hashidx **out);
 void hashidx_free(struct hashidx *idx);
 size_t hashidx_count(const struct hashidx *idx);

@@ -101,7 +101,7 @@ struct ppart {
 	uint8_t pad;
 	uint8_t chl_kind, chl_val, chl_min, chl_max;
 	uint8_t chr_kind, chr_val, chr_min, chr_max;
-	uint32_t pad2;
+	uint32_t clam_prefix; /* elements before ClamAV's own trie anchor */
 };
 
 struct pattern {
@@ -312,6 +312,7 @@ struct special {
 struct irpart {
 	uint64_t gap_min, gap_max;
 	uint32_t elem_first, elem_count;
+	uint32_t clam_prefix;
 	uint8_t left_ctx, right_ctx;
 	uint8_t chl_kind, chl_val, chl_min, chl_max;
 	uint8_t chr_kind, chr_val, chr_min, chr_max;
@@ -1202,7 +1203,9 @@ static vg_status compile_part(struct cc *c, const struct txt *pt, uint32_t col0,
 						else
 							bits[v >> 3] &= (uint8_t)~(1u << (v & 7));
 					}
-					ok = set_add_bits(c, bits, &idx) && push_elem(c, OP_SET, 0, 0, idx);
+					/* b = 1: ClamAV counts this byte as zero wide in its
+					 * offset pre-check (pattern_clam_offset_visible) */
+					ok = set_add_bits(c, bits, &idx) && push_elem(c, OP_SET, 0, 1, idx);
 					break;
 				default:
 					break;
@@ -1273,6 +1276,7 @@ static vg_status compile_part(struct cc *c, const struct txt *pt, uint32_t col0,
 		size_t ppos = clam_prefix_len(kinds, vals, nkinds);
 		struct pelem *ev = c->elems.p;
 
+		ip.clam_prefix = (uint32_t)ppos;
 		for (size_t k = 0; k < ppos; k++)
 			if (ev[ip.elem_first + k].op == OP_LINE)
 				ev[ip.elem_first + k].op = OP_LINE_REV;
@@ -1744,6 +1748,7 @@ static vg_status assemble(struct cc *c, bool plain, struct pattern **out)
 			pool[bpos++] = ev[ip->elem_first + anchor_at[k] + i].a;
 		pp.left_ctx = ip->left_ctx;
 		pp.right_ctx = ip->right_ctx;
+		pp.clam_prefix = ip->clam_prefix;
 		pp.chl_kind = ip->chl_kind;
 		pp.chl_val = ip->chl_val;
 		pp.chl_min = ip->chl_min;
@@ -1863,6 +1868,7 @@ void pattern_part_info(const struct pattern *p, uint32_t k, struct pattern_part_
 	out->anchor_len = pp->anchor_len;
 	out->pre_max = pp->pre_max;
 	out->post_max = pp->post_max;
+	out->end_context = pp->right_ctx != 0;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -2325,6 +2331,87 @@ out:
 	return reported;
 }
 
+/* ClamAV's length for an element in its offset pre-check: the real one,
+ * except (B), (L), (W) in the middle, which its special table records as
+ * zero bytes long. */
+static void clam_counted_span(const struct pattern *p, const struct pelem *e, uint32_t *mn,
+			      uint32_t *mx, bool *miscounted)
+{
+	switch (e->op) {
+	case OP_LINE:
+	case OP_LINE_REV:
+	case OP_NLINE:
+		*mn = *mx = 0;
+		*miscounted = true;
+		break;
+	case OP_SET:
+		if (e->b) {
+			*mn = *mx = 0;
+			*miscounted = true;
+			break;
+		}
+		*mn = *mx = 1;
+		break;
+	default:
+		elem_span(p, e, mn, mx);
+		break;
+	}
+}
+
+bool pattern_clam_offset_visible(const struct pattern *p, const struct pattern_window *w,
+				 uint64_t start, uint64_t omin, uint64_t omax)
+{
+	const struct ppart *pp = part_at(p, 0);
+	const struct pelem *e = elems_of(p) + pp->elem_first;
+	uint64_t cmin = 0, cmax = 0;
+	bool miscounted = false, fixed = true;
+	uint64_t real = 0;
+
+	for (uint32_t i = 0; i < pp->clam_prefix; i++) {
+		uint32_t mn, mx, rmn, rmx;
+
+		clam_counted_span(p, &e[i], &mn, &mx, &miscounted);
+		cmin += mn;
+		cmax += mx;
+		elem_span(p, &e[i], &rmn, &rmx);
+		if (rmn != rmx)
+			fixed = false;
+		real += rmn;
+	}
+	if (!miscounted)
+		return true; /* ClamAV predicts the start correctly */
+
+	/* ClamAV computes T - cmax and T - cmin in 32-bit unsigned arithmetic,
+	 * T being where its anchor matched: below cmax the lower bound wraps
+	 * and the occurrence is skipped. */
+#define CLAM_SEES(t_)                                                                 \
+	((t_) >= cmax && omax >= (t_) - cmax && ((t_) < cmin || omin <= (t_) - cmin))
+	if (fixed)
+		return CLAM_SEES(start + real);
+	{
+		struct view v;
+		struct scratch s;
+		struct posset ps;
+		bool seen = false;
+
+		if (!w || w->size > (uint64_t)INT64_MAX / 2 || w->base > w->size ||
+		    w->len > w->size - w->base || start > w->size)
+			return true;
+		v.d = w->data;
+		v.lo = (int64_t)w->base;
+		v.hi = (int64_t)(w->base + w->len);
+		v.size = (int64_t)w->size;
+		if (!scratch_init(&s, pp->width))
+			return true;
+		run_general(p, &v, e, pp->clam_prefix, 1, (int64_t)start, &s, &ps);
+		for (uint32_t i = 0; i < ps.n && !seen; i++)
+			seen = CLAM_SEES(start + ps.v[i]);
+		vg_free(s.heap);
+		return seen;
+	}
+#undef CLAM_SEES
+}
+
 /* ---------------------------------------------------------------------- */
 /* Serialization                                                          */
 /* ---------------------------------------------------------------------- */
@@ -2413,7 +2500,7 @@ static bool validate(const struct pattern *p, size_t len)
 				return false;
 			break;
 		case OP_SET:
-			if (e->arg >= p->nsets)
+			if (e->arg >= p->nsets || e->b > 1)
 				return false;
 			break;
 		case OP_GROUP:
@@ -2435,7 +2522,8 @@ static bool validate(const struct pattern *p, size_t len)
 		    pp->anchor_len > pp->elem_count - pp->anchor_elem ||
 		    pp->anchor_byte > p->nbytes || pp->anchor_len > p->nbytes - pp->anchor_byte)
 			return false;
-		if ((pp->left_ctx & ~CTX_ALL) || (pp->right_ctx & ~CTX_ALL) || pp->pad || pp->pad2 ||
+		if ((pp->left_ctx & ~CTX_ALL) || (pp->right_ctx & ~CTX_ALL) || pp->pad ||
+		    pp->clam_prefix > pp->elem_count ||
 		    pp->chl_kind > CH_LOW || pp->chr_kind > CH_LOW ||
 		    pp->chl_min > pp->chl_max || pp->chl_max > VG_MAX_RANGE_ANCHOR ||
 		    pp->chr_min > pp->chr_max || pp->chr_max > VG_MAX_RANGE_ANCHOR)

@@ -65,13 +65,22 @@ bool pattern_filter_ok(const struct pattern *p);
 struct pattern_part_info {
 	uint64_t gap_min;    /* bytes between end of previous part and start of this one */
 	uint64_t gap_max;    /* PATTERN_GAP_INF when unbounded; part 0: 0 and 0 */
+	/* ClamAV loads {5-2} and never matches it: gap_min > gap_max then. */
 	const uint8_t *anchor; /* static bytes to search for; inside the pattern */
 	uint32_t anchor_len;   /* 2 .. VG_MAX_ANCHOR_LEN */
 	/* Most bytes the verifier may read before the anchor's first byte and
 	 * after its last byte, including one byte of context for boundary
 	 * classes ((B), (L), (W)) at the part's ends. */
+	/* (Exact context reach: (B)/(W) 1 byte, a trailing (L) 2 bytes for
+	 * "\r\n", hh[n-m] / [n-m]hh m + 1 bytes.) */
 	uint32_t pre_max;
 	uint32_t post_max;
+	/* The part ends in (B), (L) or (W) (or a negation), checked against
+	 * the next byte or the end of the file. ClamAV also takes the end of
+	 * each of its scan buffers (128 KiB windows) for the end of the file
+	 * there; a driver that wants that quirk verifies such parts a second
+	 * time with the window's size set to the buffer end. */
+	bool end_context;
 };
 
 void pattern_part_info(const struct pattern *p, uint32_t k, struct pattern_part_info *out);
@@ -98,6 +107,20 @@ typedef int pattern_occ_fn(void *ctx, uint64_t start, uint64_t end);
 uint32_t pattern_part_verify(const struct pattern *p, uint32_t k,
 			     const struct pattern_window *w, uint64_t anchor_pos,
 			     pattern_occ_fn *cb, void *ctx);
+
+/* ClamAV checks a fixed signature offset (absolute, EOF-n, EP+n, ...) before
+ * it verifies part 0, predicting the start from where its own Aho-Corasick
+ * anchor matched; it counts a (B), (L) or (W) in the middle of the pattern,
+ * before that anchor, as zero bytes wide, so it skips matches whose start is
+ * in fact right (clamscan: "6162(B)636465" at offset 4 misses "XXXXab cde";
+ * "4,1" finds it). Returns false when clamscan would skip the part-0
+ * occurrence starting at start, for an offset that allows starts in
+ * [omin, omax]; true whenever ClamAV would go on to compare the real start.
+ * w is only read for parts with alternatives or (L) before ClamAV's anchor;
+ * it must then cover part 0's occurrence. The scan driver applies this only
+ * where ClamAV does: offset-restricted signatures, first part. */
+bool pattern_clam_offset_visible(const struct pattern *p, const struct pattern_window *w,
+				 uint64_t start, uint64_t omin, uint64_t omax);
 
 /* Serialized form: pattern_bytes returns a pointer into p (valid while p
  * lives); pattern_from_bytes validates and copies. */

@@ -26,6 +26,10 @@
 struct part_ref {
 	uint32_t body;
 	uint32_t part;
+	uint8_t single;     /* the body has one part */
+	uint8_t off_kind;   /* part 0: the signature's offset kind */
+	uint32_t pre_max;
+	uint64_t off_n, off_shift;
 };
 
 struct part_meta {
@@ -165,8 +169,17 @@ static vg_status build_bodies(struct scan_db *db, char *err, size_t errlen)
 			db->lit_first[db->nlits] = (uint32_t)i;
 			db->nlits++;
 		}
-		db->refs[i].body = lb[i].body;
-		db->refs[i].part = lb[i].part;
+		{
+			const struct body_sig *bs = VEC_AT(bodies, struct body_sig, lb[i].body);
+			struct part_ref *ref = &db->refs[i];
+			ref->body = lb[i].body;
+			ref->part = lb[i].part;
+			ref->single = pattern_nparts(bs->pat) == 1;
+			ref->pre_max = db->metas[db->part_first[lb[i].body] + lb[i].part].pre_max;
+			ref->off_kind = lb[i].part == 0 ? bs->off.kind : SIG_OFF_ANY;
+			ref->off_n = bs->off.n;
+			ref->off_shift = bs->off.shift;
+		}
 		uint32_t post = db->metas[db->part_first[lb[i].body] + lb[i].part].post_max;
 		if (post > db->lit_post[db->nlits - 1])
 			db->lit_post[db->nlits - 1] = post;
@@ -222,6 +235,12 @@ struct pending {
 	uint64_t end;
 };
 
+/* Per literal and scan: how many of its single-part signatures matched. */
+struct lit_state {
+	uint32_t stamp;
+	uint32_t done;
+};
+
 struct found {
 	uint32_t sig;
 	uint8_t kind;
@@ -258,6 +277,7 @@ struct scan_ctx {
 	uint8_t *buf;
 	size_t cap;
 	struct body_state *bodies;
+	struct lit_state *lits;
 	uint32_t stamp;
 	struct grow touched;  /* uint32_t body indexes touched in this scan */
 	struct grow occs;     /* struct occ */
@@ -280,6 +300,7 @@ void scan_ctx_free(struct scan_ctx *c)
 	digest_set_free(c->digests);
 	vg_free(c->buf);
 	vg_free(c->bodies);
+	vg_free(c->lits);
 	vg_free(c->touched.items);
 	vg_free(c->occs.items);
 	vg_free(c->pending.items);
@@ -303,7 +324,8 @@ vg_status scan_ctx_new(const struct scan_db *db, struct scan_ctx **out)
 	c->cap = db->max_back + db->max_fwd + 2 * (size_t)VG_SCAN_CHUNK;
 	c->buf = vg_malloc(c->cap);
 	c->bodies = vg_calloc(db->nbodies ? db->nbodies : 1, sizeof(struct body_state));
-	if (!c->buf || !c->bodies)
+	c->lits = vg_calloc(db->nlits ? db->nlits : 1, sizeof(struct lit_state));
+	if (!c->buf || !c->bodies || !c->lits)
 		goto fail;
 	rc = prefilter_stream_new(db->pf, &c->ps);
 	if (rc == VG_OK)
@@ -413,21 +435,60 @@ static int on_occurrence(void *ctx, uint64_t start, uint64_t end)
 	return 0;
 }
 
+/* Cheap test before verifying: can a part anchored here start where the
+ * signature's offset allows? */
+static bool anchor_offset_possible(const struct part_ref *ref, uint64_t anchor_pos, uint64_t size)
+{
+	uint64_t at, lo;
+
+	if (ref->off_kind == SIG_OFF_ANY)
+		return true;
+	if (ref->off_kind == SIG_OFF_EOF) {
+		if (ref->off_n > size)
+			return false;
+		at = size - ref->off_n;
+	} else {
+		at = ref->off_n;
+	}
+	/* the part starts in [anchor_pos - pre_max, anchor_pos] */
+	lo = anchor_pos > ref->pre_max ? anchor_pos - ref->pre_max : 0;
+	return anchor_pos >= at && (lo <= at || lo - at <= ref->off_shift);
+}
+
 static void verify_hit(struct scan_ctx *c, uint32_t lit, uint64_t end)
 {
 	const struct scan_db *db = c->db;
 	struct pattern_window w = {c->buf, c->len, c->base, c->size};
 	uint64_t anchor_pos = end - db->lit_len[lit];
+	struct lit_state *ls = &c->lits[lit];
+	uint32_t nrefs = db->lit_first[lit + 1] - db->lit_first[lit];
 
+	if (ls->stamp != c->stamp) {
+		ls->stamp = c->stamp;
+		ls->done = 0;
+	}
+	/* every signature behind this literal has matched already */
+	if (ls->done == nrefs)
+		return;
 	for (uint32_t r = db->lit_first[lit]; r < db->lit_first[lit + 1]; r++) {
 		const struct part_ref *ref = &db->refs[r];
-		const struct body_sig *bs = VEC_AT(&db->set->bodies, struct body_sig, ref->body);
-		struct verify_ctx v = {c, ref->body, ref->part, pattern_nparts(bs->pat), bs};
+		const struct body_state *b = &c->bodies[ref->body];
+		const struct body_sig *bs;
+		struct verify_ctx v;
 
-		if (c->bodies[ref->body].stamp == c->stamp && c->bodies[ref->body].matched &&
-		    v.nparts == 1 && c->bodies[ref->body].end <= end)
-			continue; /* cannot improve on the match already found */
+		if (ref->single && b->stamp == c->stamp && b->matched)
+			continue; /* a later occurrence cannot come first */
+		if (!anchor_offset_possible(ref, anchor_pos, c->size))
+			continue;
+		bs = VEC_AT(&db->set->bodies, struct body_sig, ref->body);
+		v.c = c;
+		v.body = ref->body;
+		v.part = ref->part;
+		v.nparts = ref->single ? 1 : pattern_nparts(bs->pat);
+		v.bs = bs;
 		pattern_part_verify(bs->pat, ref->part, &w, anchor_pos, on_occurrence, &v);
+		if (ref->single && b->stamp == c->stamp && b->matched)
+			ls->done++;
 	}
 }
 
@@ -740,6 +801,7 @@ vg_status scan_run(struct scan_ctx *c, const struct scan_input *in,
 	c->stamp++;
 	if (c->stamp == 0) { /* wrapped: invalidate every stamp */
 		memset(c->bodies, 0, (db->nbodies ? db->nbodies : 1) * sizeof(struct body_state));
+		memset(c->lits, 0, (db->nlits ? db->nlits : 1) * sizeof(struct lit_state));
 		c->stamp = 1;
 	}
 	c->touched.n = c->occs.n = c->pending.n = c->found.n = 0;
@@ -761,6 +823,20 @@ vg_status scan_run(struct scan_ctx *c, const struct scan_input *in,
 		return VG_OK;
 	}
 
+	if (c->size < VG_MIN_MATCH_SIZE) {
+		/* As ClamAV: too small to hold anything worth a signature. */
+		if (in->fd >= 0) {
+			uint8_t tiny[VG_MIN_MATCH_SIZE];
+			size_t got = 0;
+			rc = read_some(in->fd, tiny, (size_t)c->size, &got);
+			sum.bytes_read = got;
+		} else {
+			sum.bytes_read = c->size;
+		}
+		sum.bytes_scanned = sum.bytes_read;
+		*summary = sum;
+		return rc;
+	}
 	hash_mask = hashidx_algs_for_size(db->hashes, c->size);
 	fp_mask = hashidx_algs_for_size(db->fps, c->size);
 	rc = digest_set_begin(c->digests, hash_mask | fp_mask);

@@ -182,6 +182,15 @@ static vg_status load_line(struct sigset *s, const struct db_text *t, const char
 		return sigdb_fail(s, VG_EFORMAT, t->path, lineno, f[3].col,
 				  "pattern is too short: a plain pattern needs at least 3 bytes");
 	}
+	/* ClamAV refuses these where its shift-or prefilter runs */
+	if ((target == 0 || target == 1 || target == 4 || target == 7) && !pattern_filter_ok(pat)) {
+		pattern_free(pat);
+		return sigdb_fail(s, VG_EFORMAT, t->path, lineno, f[3].col,
+				  "ClamAV cannot prefilter this pattern for target %u (a part has too few "
+				  "bytes before a multi-byte or generic alternative or a middle boundary); "
+				  "ClamAV refuses it too: put two static bytes first",
+				  (unsigned)target);
+	}
 	if (target != 0 || cls != OFFC_PLAIN) {
 		pattern_free(pat);
 		db->deferred++;

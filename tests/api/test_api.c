@@ -227,6 +227,22 @@ static void allow_list_and_limits(void **state)
 	vg_engine_unref(e);
 }
 
+/* clamscan ignores layers of 5 bytes or less; so does vigil */
+static void tiny_layers_are_not_matched(void **state)
+{
+	struct vg_engine *e;
+	struct vg_scan_summary sum;
+
+	(void)state;
+	write_file("short.ndb", "Test.Short:0:*:414243\n");
+	e = engine_from("short.ndb");
+	assert_int_equal(vg_scan_buffer(e, "ABCDE", 5, NULL, NULL, NULL, &sum), VG_OK);
+	assert_int_equal(sum.verdict, VG_VERDICT_CLEAN);
+	assert_int_equal(vg_scan_buffer(e, "ABCDEF", 6, NULL, NULL, NULL, &sum), VG_OK);
+	assert_int_equal(sum.verdict, VG_VERDICT_FOUND);
+	vg_engine_unref(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -234,6 +250,7 @@ int main(void)
 		cmocka_unit_test(allmatch_order_and_first_match),
 		cmocka_unit_test(fd_pipe_and_stream),
 		cmocka_unit_test(allow_list_and_limits),
+		cmocka_unit_test(tiny_layers_are_not_matched),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
