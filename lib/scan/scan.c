@@ -288,6 +288,7 @@ struct scan_ctx {
 	uint64_t base;        /* absolute offset of buf[0] */
 	size_t len;           /* valid bytes in buf */
 	uint64_t size;        /* layer size */
+	uint64_t min_window;  /* earliest ClamAV window of a match so far */
 	bool eof;
 	vg_status err;        /* allocation failure inside a callback */
 };
@@ -401,6 +402,8 @@ static void record_match(struct scan_ctx *c, uint32_t body, uint64_t start, uint
 		b->start = start;
 		b->end = end;
 	}
+	if ((end - 1) / VG_CLAMAV_WINDOW < c->min_window)
+		c->min_window = (end - 1) / VG_CLAMAV_WINDOW;
 }
 
 static int on_occurrence(void *ctx, uint64_t start, uint64_t end)
@@ -758,6 +761,23 @@ static vg_status read_some(int fd, uint8_t *dst, size_t want, size_t *got)
 	return VG_OK;
 }
 
+/* Without all-match only the first match in ClamAV's order is reported.
+ * Every hit not yet verified ends at or after bound, and a match ends no
+ * earlier than its anchor, so once bound lies past the end of the earliest
+ * window holding a match, nothing still to come can be reported first. */
+static bool can_stop_early(const struct scan_ctx *c, uint64_t pos)
+{
+	const struct pending *p = c->pending.items;
+	uint64_t bound = pos + 1;
+
+	if (c->min_window == UINT64_MAX || c->eof)
+		return false;
+	for (size_t i = 0; i < c->pending.n; i++)
+		if (p[i].end < bound)
+			bound = p[i].end;
+	return (c->min_window + 1) * (uint64_t)VG_CLAMAV_WINDOW < bound;
+}
+
 static const char *limit_name(enum vg_limit_hit l)
 {
 	switch (l) {
@@ -795,6 +815,7 @@ vg_status scan_run(struct scan_ctx *c, const struct scan_input *in,
 	unsigned hash_mask, fp_mask;
 	bool allmatch = opts->flags & VG_SCAN_ALLMATCH;
 	uint64_t pos = 0, t0 = now_ms();
+	bool early = false;
 	vg_status rc = VG_OK;
 
 	memset(&sum, 0, sizeof(sum));
@@ -809,6 +830,7 @@ vg_status scan_run(struct scan_ctx *c, const struct scan_input *in,
 	c->len = 0;
 	c->eof = false;
 	c->err = VG_OK;
+	c->min_window = UINT64_MAX;
 	c->size = in->fd >= 0 ? in->size : in->mem_len;
 
 	if (opts->limits.max_filesize && c->size > opts->limits.max_filesize)
@@ -884,6 +906,10 @@ vg_status scan_run(struct scan_ctx *c, const struct scan_input *in,
 			rc = c->err;
 			goto out;
 		}
+		if (!allmatch && !fp_mask && can_stop_early(c, pos)) {
+			early = true;
+			break;
+		}
 		if (opts->limits.max_scantime_ms && now_ms() - t0 > opts->limits.max_scantime_ms &&
 		    pos < c->size) {
 			sum.limit = VG_LIMIT_SCANTIME;
@@ -893,7 +919,10 @@ vg_status scan_run(struct scan_ctx *c, const struct scan_input *in,
 			break;
 	}
 	c->eof = true;
-	if (sum.limit != VG_LIMIT_SCANTIME) {
+	if (early) {
+		/* what is still pending ends after the winning match's window */
+		c->pending.n = 0;
+	} else if (sum.limit != VG_LIMIT_SCANTIME) {
 		rc = prefilter_stream_end(c->ps, on_hit, c);
 		if (c->err != VG_OK)
 			rc = c->err;
@@ -916,7 +945,7 @@ vg_status scan_run(struct scan_ctx *c, const struct scan_input *in,
 	rc = collect_body_matches(c);
 	if (rc != VG_OK)
 		goto out;
-	if (sum.limit != VG_LIMIT_SCANTIME) {
+	if (sum.limit != VG_LIMIT_SCANTIME && !early) {
 		rc = digest_set_end(c->digests, digests);
 		if (rc != VG_OK)
 			goto out;

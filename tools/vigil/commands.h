@@ -1,0 +1,18 @@
+/*
+ * commands.h - the subcommands of the vigil program.
+ */
+#ifndef VIGIL_COMMANDS_H
+#define VIGIL_COMMANDS_H
+
+/* Each takes the arguments after the program name (argv[0] is the command
+ * name) and returns the process exit status. */
+int cmd_scan(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+
+/* `vigil --version` / `vigil -V`: the one-line version. */
+int print_version_line(const char *config_path, int config_required, char *const *db_paths,
+		       size_t db_count);
+
+#define VIGIL_DEFAULT_CONFIG VG_SYSCONFDIR "/vigil/vigil.conf"
+
+#endif /* VIGIL_COMMANDS_H */

@@ -1,0 +1,136 @@
+/*
+ * scan_pipeline.c - the worker pool and the reorder buffer.
+ *
+ * The ring holds records tail-1 ... head in traversal order. The main thread
+ * appends at tail and reports from head, in order, as soon as the head record
+ * is done; when the ring is full it waits for the head. Workers take pending
+ * records in order (next_job) and mark them done. Only the main thread
+ * reports, so the totals need no lock.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scan.h"
+
+struct pipeline {
+	struct scan_state *state;
+	pthread_mutex_t mu;
+	pthread_cond_t work_cv; /* a job arrived, or closing */
+	pthread_cond_t done_cv; /* a job finished */
+	struct record **ring;
+	size_t cap;
+	uint64_t head;     /* next record to report */
+	uint64_t tail;     /* next sequence number */
+	uint64_t next_job; /* first record a worker may still need to take */
+	int closing;
+	pthread_t *threads;
+	unsigned nthreads;
+};
+
+static void *worker_main(void *arg)
+{
+	struct pipeline *p = arg;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		/* Records before head are reported, so none of them is pending. */
+		if (p->next_job < p->head)
+			p->next_job = p->head;
+		while (p->next_job < p->tail && !p->ring[p->next_job % p->cap]->pending)
+			p->next_job++;
+		if (p->next_job < p->tail) {
+			struct record *r = p->ring[p->next_job % p->cap];
+			r->pending = 0;
+			p->next_job++;
+			pthread_mutex_unlock(&p->mu);
+			scan_work_record(p->state, r);
+			pthread_mutex_lock(&p->mu);
+			r->done = 1;
+			pthread_cond_broadcast(&p->done_cv);
+			continue;
+		}
+		if (p->closing)
+			break;
+		pthread_cond_wait(&p->work_cv, &p->mu);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+struct pipeline *pipeline_start(struct scan_state *s, unsigned threads, size_t capacity)
+{
+	struct pipeline *p = xcalloc(1, sizeof(*p));
+
+	p->state = s;
+	p->cap = capacity < 2 ? 2 : capacity;
+	p->ring = xcalloc(p->cap, sizeof(*p->ring));
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->work_cv, NULL);
+	pthread_cond_init(&p->done_cv, NULL);
+	p->threads = xcalloc(threads, sizeof(*p->threads));
+	for (unsigned i = 0; i < threads; i++) {
+		if (pthread_create(&p->threads[p->nthreads], NULL, worker_main, p) != 0) {
+			if (p->nthreads == 0) {
+				vt_msg(s->out, VT_MSG_ERROR, 1, "Can't start a scanning thread");
+				exit(2);
+			}
+			break; /* fewer workers is still correct */
+		}
+		p->nthreads++;
+	}
+	return p;
+}
+
+/* Report done records at the head. With wait set, wait until the ring has
+ * room for one more record (wait == 1) or is empty (wait == 2). Called with
+ * the lock held; returns with it held. */
+static void report_ready(struct pipeline *p, int wait)
+{
+	while (p->head < p->tail) {
+		struct record *r = p->ring[p->head % p->cap];
+		if (!r->done) {
+			int must_wait = wait == 2 || (wait == 1 && p->tail - p->head >= p->cap);
+			if (!must_wait)
+				return;
+			pthread_cond_wait(&p->done_cv, &p->mu);
+			continue;
+		}
+		pthread_mutex_unlock(&p->mu);
+		scan_report_record(p->state, r);
+		record_free(r);
+		pthread_mutex_lock(&p->mu);
+		p->ring[p->head % p->cap] = NULL;
+		p->head++;
+	}
+}
+
+void pipeline_push(struct pipeline *p, struct record *r)
+{
+	pthread_mutex_lock(&p->mu);
+	report_ready(p, 1);
+	r->done = !r->pending;
+	p->ring[p->tail % p->cap] = r;
+	p->tail++;
+	if (r->pending)
+		pthread_cond_signal(&p->work_cv);
+	report_ready(p, 0);
+	pthread_mutex_unlock(&p->mu);
+}
+
+void pipeline_finish(struct pipeline *p)
+{
+	pthread_mutex_lock(&p->mu);
+	report_ready(p, 2);
+	p->closing = 1;
+	pthread_cond_broadcast(&p->work_cv);
+	pthread_mutex_unlock(&p->mu);
+	for (unsigned i = 0; i < p->nthreads; i++)
+		pthread_join(p->threads[i], NULL);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->work_cv);
+	pthread_cond_destroy(&p->done_cv);
+	free(p->threads);
+	free(p->ring);
+	free(p);
+}
