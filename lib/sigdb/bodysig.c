@@ -108,8 +108,9 @@ static bool parse_offset(const struct field *f, struct sig_offset *off, enum off
 }
 
 static vg_status load_line(struct sigset *s, const struct db_text *t, const char *line,
-			   size_t len, uint32_t lineno, bool *counted)
+			   size_t len, uint32_t lineno, void *arg, bool *counted)
 {
+	(void)arg;
 	struct db_record *db = VEC_AT(&s->dbs, struct db_record, t->db);
 	struct field f[7];
 	size_t nf = fields_split(line, len, ':', f, 7);
@@ -216,28 +217,5 @@ static vg_status load_line(struct sigset *s, const struct db_text *t, const char
 
 vg_status sigdb_load_ndb(struct sigset *s, const struct db_text *t)
 {
-	struct line_iter it;
-	const char *line;
-	size_t len;
-	bool counted;
-	vg_status rc;
-
-	line_iter_init(&it, t->text, t->len);
-	while (line_iter_next(&it, &line, &len)) {
-		if (len && line[0] == '#')
-			continue;
-		if (len >= VG_MAX_LINE_LEN)
-			return sigdb_fail(s, VG_EFORMAT, t->path, it.lineno, VG_MAX_LINE_LEN - 1,
-					  "line longer than %u bytes", VG_MAX_LINE_LEN - 1);
-		rc = load_line(s, t, line, len, it.lineno, &counted);
-		if (rc != VG_OK)
-			return rc;
-		if (counted)
-			VEC_AT(&s->dbs, struct db_record, t->db)->signatures++;
-	}
-	if (it.lineno == 0)
-		return sigdb_fail(s, VG_EFORMAT, t->path, 0, 0,
-				  "empty database file (ClamAV refuses it too; add a '#' comment line "
-				  "or remove the file)");
-	return VG_OK;
+	return sigdb_each_line(s, t, false, load_line, NULL);
 }

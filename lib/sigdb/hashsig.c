@@ -30,9 +30,10 @@ static size_t name_len(const struct field *f)
 	return f->len;
 }
 
-static vg_status load_line(struct sigset *s, const struct db_text *t, enum hash_file_kind kind,
-			   const char *line, size_t len, uint32_t lineno, bool *counted)
+static vg_status load_line(struct sigset *s, const struct db_text *t, const char *line,
+			   size_t len, uint32_t lineno, void *arg, bool *counted)
 {
+	enum hash_file_kind kind = *(const enum hash_file_kind *)arg;
 	struct field f[6];
 	size_t nf = fields_split(line, len, ':', f, 6);
 	struct db_record *db = VEC_AT(&s->dbs, struct db_record, t->db);
@@ -110,28 +111,5 @@ static vg_status load_line(struct sigset *s, const struct db_text *t, enum hash_
 
 vg_status sigdb_load_hash(struct sigset *s, const struct db_text *t, enum hash_file_kind kind)
 {
-	struct line_iter it;
-	const char *line;
-	size_t len;
-	bool counted;
-	vg_status rc;
-
-	line_iter_init(&it, t->text, t->len);
-	while (line_iter_next(&it, &line, &len)) {
-		if (len && line[0] == '#')
-			continue;
-		if (len >= VG_MAX_LINE_LEN)
-			return sigdb_fail(s, VG_EFORMAT, t->path, it.lineno, VG_MAX_LINE_LEN - 1,
-					  "line longer than %u bytes", VG_MAX_LINE_LEN - 1);
-		rc = load_line(s, t, kind, line, len, it.lineno, &counted);
-		if (rc != VG_OK)
-			return rc;
-		if (counted)
-			VEC_AT(&s->dbs, struct db_record, t->db)->signatures++;
-	}
-	if (it.lineno == 0)
-		return sigdb_fail(s, VG_EFORMAT, t->path, 0, 0,
-				  "empty database file (ClamAV refuses it too; add a '#' comment line "
-				  "or remove the file)");
-	return VG_OK;
+	return sigdb_each_line(s, t, false, load_line, &kind);
 }

@@ -52,56 +52,54 @@ bool sigdb_ignored(const struct sigset *s, const char *name, size_t name_len, co
 	return false;
 }
 
+static vg_status load_line(struct sigset *s, const struct db_text *t, const char *line,
+			   size_t len, uint32_t lineno, void *arg, bool *counted)
+{
+	struct field f[4];
+	size_t nf = fields_split(line, len, ':', f, 4), bad;
+	const struct field *name, *md5 = NULL;
+	struct ignore_entry *e;
+
+	(void)arg;
+	if (nf > 3)
+		return sigdb_fail(s, VG_EFORMAT, t->path, lineno, f[3].col - 1,
+				  "too many fields: expected NAME[:MD5] or DBNAME:LINE:NAME");
+	if (nf == 3) {
+		name = &f[2];
+	} else {
+		name = &f[0];
+		if (nf == 2)
+			md5 = &f[1];
+	}
+	e = vec_push(&s->ignores);
+	if (!e)
+		return VG_ENOMEM;
+	if (md5) {
+		if (md5->len != 32 || !hex_decode(md5->s, md5->len, e->md5, &bad)) {
+			s->ignores.n--;
+			return sigdb_fail(s, VG_EFORMAT, t->path, lineno, md5->col,
+					  "bad MD5 '%.*s': expected 32 hex digits (the MD5 of the ignored signature's line)",
+					  (int)(md5->len > 64 ? 64 : md5->len), md5->s);
+		}
+		e->has_md5 = true;
+	}
+	e->name = vg_strndup(name->s, name->len);
+	if (!e->name) {
+		s->ignores.n--;
+		return VG_ENOMEM;
+	}
+	*counted = true;
+	return VG_OK;
+}
+
 vg_status sigdb_load_ign(struct sigset *s, const struct db_text *t, bool legacy_ign)
 {
-	struct line_iter it;
-	const char *line;
-	size_t len;
+	/* both forms are read by the same rules, as ClamAV does; an empty
+	 * ignore list is fine */
+	vg_status rc = sigdb_each_line(s, t, true, load_line, NULL);
 
-	(void)legacy_ign; /* both forms are read by the same rules, as ClamAV does */
-	line_iter_init(&it, t->text, t->len);
-	while (line_iter_next(&it, &line, &len)) {
-		struct field f[4];
-		size_t nf, bad;
-		const struct field *name, *md5 = NULL;
-		struct ignore_entry *e;
-
-		if (len && line[0] == '#')
-			continue;
-		if (len >= VG_MAX_LINE_LEN)
-			return sigdb_fail(s, VG_EFORMAT, t->path, it.lineno, VG_MAX_LINE_LEN - 1,
-					  "line longer than %u bytes", VG_MAX_LINE_LEN - 1);
-		nf = fields_split(line, len, ':', f, 4);
-		if (nf > 3)
-			return sigdb_fail(s, VG_EFORMAT, t->path, it.lineno, f[3].col - 1,
-					  "too many fields: expected NAME[:MD5] or DBNAME:LINE:NAME");
-		if (nf == 3) {
-			name = &f[2];
-		} else {
-			name = &f[0];
-			if (nf == 2)
-				md5 = &f[1];
-		}
-		e = vec_push(&s->ignores);
-		if (!e)
-			return VG_ENOMEM;
-		if (md5) {
-			if (md5->len != 32 || !hex_decode(md5->s, md5->len, e->md5, &bad)) {
-				s->ignores.n--;
-				return sigdb_fail(s, VG_EFORMAT, t->path, it.lineno, md5->col,
-						  "bad MD5 '%.*s': expected 32 hex digits (the MD5 of the ignored signature's line)",
-						  (int)(md5->len > 64 ? 64 : md5->len), md5->s);
-			}
-			e->has_md5 = true;
-		}
-		e->name = vg_strndup(name->s, name->len);
-		if (!e->name) {
-			s->ignores.n--;
-			return VG_ENOMEM;
-		}
-		VEC_AT(&s->dbs, struct db_record, t->db)->signatures++;
-	}
-	if (s->ignores.n)
+	(void)legacy_ign;
+	if (rc == VG_OK && s->ignores.n)
 		qsort(s->ignores.items, s->ignores.n, sizeof(struct ignore_entry), cmp_entry);
-	return VG_OK;
+	return rc;
 }

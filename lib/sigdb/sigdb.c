@@ -160,3 +160,33 @@ bool sigdb_flevel_ok(const struct sigset *s, const struct field *fmin, const str
 	}
 	return true;
 }
+
+vg_status sigdb_each_line(struct sigset *s, const struct db_text *t, bool empty_ok,
+			  sigdb_line_fn *fn, void *arg)
+{
+	struct line_iter it;
+	const char *line;
+	size_t len;
+	bool counted;
+	vg_status rc;
+
+	line_iter_init(&it, t->text, t->len);
+	while (line_iter_next(&it, &line, &len)) {
+		if (len && line[0] == '#')
+			continue;
+		if (len >= VG_MAX_LINE_LEN)
+			return sigdb_fail(s, VG_EFORMAT, t->path, it.lineno, VG_MAX_LINE_LEN - 1,
+					  "line longer than %u bytes", VG_MAX_LINE_LEN - 1);
+		counted = false;
+		rc = fn(s, t, line, len, it.lineno, arg, &counted);
+		if (rc != VG_OK)
+			return rc;
+		if (counted)
+			VEC_AT(&s->dbs, struct db_record, t->db)->signatures++;
+	}
+	if (it.lineno == 0 && !empty_ok)
+		return sigdb_fail(s, VG_EFORMAT, t->path, 0, 0,
+				  "empty database file (ClamAV refuses it too; add a '#' comment line "
+				  "or remove the file)");
+	return VG_OK;
+}

@@ -113,6 +113,14 @@ vg_status sigdb_load_ign(struct sigset *s, const struct db_text *t, bool legacy_
 bool sigdb_ignored(const struct sigset *s, const char *name, size_t name_len, const char *line,
 		   size_t line_len);
 
+/* Runs fn on every line that is not a '#' comment, with ClamAV's rules: a
+ * line of VG_MAX_LINE_LEN bytes or more is refused, and so is an empty file
+ * unless empty_ok. fn sets *counted when the line added a signature. */
+typedef vg_status sigdb_line_fn(struct sigset *s, const struct db_text *t, const char *line,
+				size_t len, uint32_t lineno, void *arg, bool *counted);
+vg_status sigdb_each_line(struct sigset *s, const struct db_text *t, bool empty_ok,
+			  sigdb_line_fn *fn, void *arg);
+
 /* Helpers for loaders. */
 vg_status sigdb_fail(struct sigset *s, vg_status rc, const char *path, uint32_t line,
 		     uint32_t col, const char *fmt, ...) __attribute__((format(printf, 6, 7)));

@@ -36,4 +36,30 @@ static inline void tmpdb_cleanup(const char *dir)
 		fprintf(stderr, "cannot remove %s\n", dir);
 }
 
+#ifdef VG_SIGDB_H
+/* A signature set and a private folder, for the sigdb unit tests. */
+struct fx {
+	char dir[256];
+	struct sigset set;
+};
+
+static inline int fx_setup(void **state)
+{
+	static struct fx fx;
+	if (!tmpdb_dir(fx.dir, sizeof(fx.dir)))
+		return -1;
+	sigset_init(&fx.set, VG_FLEVEL, false, NULL);
+	*state = &fx;
+	return 0;
+}
+
+static inline int fx_teardown(void **state)
+{
+	struct fx *fx = *state;
+	sigset_free(&fx->set);
+	tmpdb_cleanup(fx->dir);
+	return 0;
+}
+#endif
+
 #endif

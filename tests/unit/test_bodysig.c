@@ -13,29 +13,6 @@
 
 #define CLAMAV_TAG "5b434c414d41565d" /* "[CLAMAV]", at offset 504 of clam.exe */
 
-struct fx {
-	char dir[256];
-	struct sigset set;
-};
-
-static int setup(void **state)
-{
-	static struct fx fx;
-	if (!tmpdb_dir(fx.dir, sizeof(fx.dir)))
-		return -1;
-	sigset_init(&fx.set, VG_FLEVEL, false, NULL);
-	*state = &fx;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *fx = *state;
-	sigset_free(&fx->set);
-	tmpdb_cleanup(fx->dir);
-	return 0;
-}
-
 static vg_status load(struct fx *fx, const char *text)
 {
 	static int n;
@@ -156,9 +133,9 @@ static void invalid_lines_fail(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(offsets_parse, setup, teardown),
-		cmocka_unit_test_setup_teardown(skipped_and_deferred, setup, teardown),
-		cmocka_unit_test_setup_teardown(invalid_lines_fail, setup, teardown),
+		cmocka_unit_test_setup_teardown(offsets_parse, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(skipped_and_deferred, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(invalid_lines_fail, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,29 +14,6 @@
 #define SHA1_CLAM "62dd70f5e7530e0239901ac186f1f9ae39292561"
 #define SHA256_CLAM "71e7b604d18aefd839e51a39c88df8383bb4c071dc31f87f00a2b5df580d4495"
 
-struct fx {
-	char dir[256];
-	struct sigset set;
-};
-
-static int setup(void **state)
-{
-	static struct fx fx;
-	if (!tmpdb_dir(fx.dir, sizeof(fx.dir)))
-		return -1;
-	sigset_init(&fx.set, VG_FLEVEL, false, NULL);
-	*state = &fx;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *fx = *state;
-	sigset_free(&fx->set);
-	tmpdb_cleanup(fx->dir);
-	return 0;
-}
-
 static vg_status load(struct fx *fx, const char *name, const char *text)
 {
 	char path[512];
@@ -161,11 +138,11 @@ static void unknown_and_missing(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(valid_lines_load, setup, teardown),
-		cmocka_unit_test_setup_teardown(invalid_lines_fail, setup, teardown),
-		cmocka_unit_test_setup_teardown(comment_only_file_loads, setup, teardown),
-		cmocka_unit_test_setup_teardown(allow_lists_and_pua, setup, teardown),
-		cmocka_unit_test_setup_teardown(unknown_and_missing, setup, teardown),
+		cmocka_unit_test_setup_teardown(valid_lines_load, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(invalid_lines_fail, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(comment_only_file_loads, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(allow_lists_and_pua, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(unknown_and_missing, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

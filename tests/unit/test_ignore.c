@@ -15,29 +15,6 @@
 /* md5 of LINE_A, computed with md5sum */
 #define LINE_A_MD5 "08730bedd8f0f5c6a5e370e17de09fcc"
 
-struct fx {
-	char dir[256];
-	struct sigset set;
-};
-
-static int setup(void **state)
-{
-	static struct fx fx;
-	if (!tmpdb_dir(fx.dir, sizeof(fx.dir)))
-		return -1;
-	sigset_init(&fx.set, VG_FLEVEL, false, NULL);
-	*state = &fx;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *fx = *state;
-	sigset_free(&fx->set);
-	tmpdb_cleanup(fx->dir);
-	return 0;
-}
-
 static void write_db(struct fx *fx, const char *name, const char *text)
 {
 	char path[512];
@@ -90,9 +67,9 @@ static void legacy_ign_and_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(ignore_by_name_and_md5, setup, teardown),
-		cmocka_unit_test_setup_teardown(ignore_is_exact_name, setup, teardown),
-		cmocka_unit_test_setup_teardown(legacy_ign_and_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(ignore_by_name_and_md5, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(ignore_is_exact_name, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(legacy_ign_and_errors, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
