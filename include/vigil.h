@@ -115,6 +115,15 @@ struct vg_engine_options {
 	struct vg_limits limits; /* defaults for scans that pass no limits */
 	vg_log_fn *log;  /* NULL: messages are dropped */
 	void *log_ctx;
+	/* Folder for compiled-database caches; NULL: no cache. With a cache,
+	 * vg_engine_load() only records and checks its path: the text is parsed
+	 * by vg_engine_compile(), and only when no valid cache exists for the
+	 * same files (same names, sizes, times), engine version, FLEVEL and
+	 * flags. The cache is a single file, mapped read-only and shared by
+	 * every process that opens it; a damaged one (checksum) is rebuilt. The
+	 * folder and file must belong to the effective user and not be writable
+	 * by others, or the cache is not used (with a warning). */
+	const char *cache_dir;
 };
 
 VG_API void vg_engine_options_init(struct vg_engine_options *opts);
@@ -138,8 +147,18 @@ enum vg_load_flags {
 VG_API VG_NODISCARD enum vg_status
 vg_engine_load(struct vg_engine *engine, const char *path, uint32_t flags);
 
-/* Build the matching structures. After this the engine is immutable. */
+/* Build the matching structures, or open them from the cache. After this
+ * the engine is immutable. With a cache, database errors (file:line:column)
+ * are reported here. */
 VG_API VG_NODISCARD enum vg_status vg_engine_compile(struct vg_engine *engine);
+
+/* How vg_engine_compile() got its tables. */
+enum vg_cache_state {
+	VG_CACHE_NONE = 0, /* no cache folder configured, or it was unusable */
+	VG_CACHE_HIT,      /* opened from a valid cache file */
+	VG_CACHE_BUILT     /* compiled from text and written to the cache */
+};
+VG_API enum vg_cache_state vg_engine_cache_state(const struct vg_engine *engine);
 
 /* The last error of vg_engine_load()/vg_engine_compile() as one line,
  * e.g. "db/main.ndb:12:31: bad hex digit 'z'". Empty when there was none.

@@ -25,6 +25,9 @@
 #define VG_MAX_PART_OCCURRENCES 4096u  /* kept per part of a multi-part signature */
 #define VG_MAX_PENDING_HITS (1u << 20) /* prefilter hits waiting for data */
 
+/* Compiled-database cache */
+#define VG_CACHE_MAX_IDLE_DAYS 14     /* cache files unused this long are removed */
+
 /* Scanning */
 #define VG_MIN_MATCH_SIZE 6u          /* ClamAV ignores layers of 5 bytes or less */
 #define VG_SCAN_CHUNK (256u * 1024)    /* bytes read per read(2) */

@@ -1,5 +1,6 @@
 /* The public engine: lifecycle, loading, compiling, and vg_scan_fd. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -22,6 +23,18 @@ VG_API void vg_engine_options_init(struct vg_engine_options *opts)
 	opts->limits.max_scantime_ms = VG_DEFAULT_MAX_SCANTIME_MS;
 }
 
+/* Loaders log through this: notices are kept so that a cache hit can
+ * replay them (a user must hear about skipped files every time). */
+static void log_tap(void *ctx, enum vg_log_level level, const char *msg)
+{
+	struct vg_engine *e = ctx;
+
+	if (level == VG_LOG_NOTICE && buf_append(&e->notices, msg, strlen(msg)) == VG_OK)
+		(void)buf_append(&e->notices, "\n", 1);
+	if (e->user_log.fn)
+		e->user_log.fn(e->user_log.ctx, level, msg);
+}
+
 VG_API enum vg_status vg_engine_new(const struct vg_engine_options *opts, struct vg_engine **out)
 {
 	struct vg_engine *e;
@@ -40,8 +53,19 @@ VG_API enum vg_status vg_engine_new(const struct vg_engine_options *opts, struct
 		vg_engine_options_init(&e->opts);
 	if (e->opts.flevel == 0)
 		e->opts.flevel = VG_FLEVEL;
-	e->log.fn = e->opts.log;
-	e->log.ctx = e->opts.log_ctx;
+	e->user_log.fn = e->opts.log;
+	e->user_log.ctx = e->opts.log_ctx;
+	e->log.fn = log_tap;
+	e->log.ctx = e;
+	buf_init(&e->notices, 1u << 20);
+	if (e->opts.cache_dir) {
+		e->cache_dir = vg_strndup(e->opts.cache_dir, strlen(e->opts.cache_dir));
+		if (!e->cache_dir) {
+			vg_free(e);
+			return VG_ENOMEM;
+		}
+	}
+	e->opts.cache_dir = e->cache_dir;
 	e->refs = 1;
 	e->state = ENGINE_LOADING;
 	if (pthread_mutex_init(&e->pool_lock, NULL) != 0) {
@@ -69,6 +93,26 @@ VG_API enum vg_status vg_engine_load(struct vg_engine *e, const char *path, uint
 		       "vigil %s does not read them yet", path, VG_VERSION_STRING);
 		return VG_OK;
 	}
+	if (e->cache_dir) {
+		/* parse later, and only if the cache cannot serve */
+		struct stat st;
+		struct engine_input *in;
+		if (stat(path, &st) != 0) {
+			snprintf(e->error, sizeof(e->error), "%s: cannot open database: %s", path,
+				 strerror(errno));
+			return errno == ENOENT ? VG_ENODB : VG_EIO;
+		}
+		in = vg_reallocarray(e->inputs, e->ninputs + 1, sizeof(*in));
+		if (!in)
+			return VG_ENOMEM;
+		e->inputs = in;
+		in[e->ninputs].path = vg_strndup(path, strlen(path));
+		in[e->ninputs].flags = flags;
+		if (!in[e->ninputs].path)
+			return VG_ENOMEM;
+		e->ninputs++;
+		return VG_OK;
+	}
 	rc = sigset_load(&e->set, path, flags & VG_LOAD_REQUIRE_DB);
 	if (rc != VG_OK) {
 		snprintf(e->error, sizeof(e->error), "%s",
@@ -77,9 +121,41 @@ VG_API enum vg_status vg_engine_load(struct vg_engine *e, const char *path, uint
 	return rc;
 }
 
+static void replay_notices(const struct vg_engine *e)
+{
+	size_t len, start = 0;
+	const char *n = scan_db_notices(e->db, &len);
+
+	for (size_t i = 0; i < len; i++) {
+		if (n[i] != '\n')
+			continue;
+		vg_log(&e->user_log, VG_LOG_NOTICE, "%.*s", (int)(i - start), n + start);
+		start = i + 1;
+	}
+}
+
+/* Parses the recorded inputs (cache miss). */
+static vg_status load_inputs(struct vg_engine *e)
+{
+	for (size_t i = 0; i < e->ninputs; i++) {
+		vg_status rc = sigset_load(&e->set, e->inputs[i].path,
+					   e->inputs[i].flags & VG_LOAD_REQUIRE_DB);
+		if (rc != VG_OK) {
+			snprintf(e->error, sizeof(e->error), "%s",
+				 e->set.error[0] ? e->set.error : vg_status_str(rc));
+			return rc;
+		}
+	}
+	return VG_OK;
+}
+
 VG_API enum vg_status vg_engine_compile(struct vg_engine *e)
 {
+	uint8_t key[IMAGE_KEY_LEN] = {0};
 	char err[512] = "";
+	uint8_t *image = NULL;
+	size_t len = 0;
+	bool cache, stored = false;
 	vg_status rc;
 
 	if (!e)
@@ -89,15 +165,44 @@ VG_API enum vg_status vg_engine_compile(struct vg_engine *e)
 		snprintf(e->error, sizeof(e->error), "the engine is already compiled");
 		return VG_ESTATE;
 	}
-	rc = scan_db_build(&e->set, &e->db, err, sizeof(err));
+	cache = e->cache_dir && cache_dir_usable(e) && cache_key(e, key) == VG_OK;
+	if (cache && cache_open(e, key, &e->db) == VG_OK) {
+		e->cache_state = VG_CACHE_HIT;
+		e->state = ENGINE_COMPILED;
+		replay_notices(e);
+		return VG_OK;
+	}
+	rc = load_inputs(e);
+	if (rc != VG_OK) {
+		e->state = ENGINE_BROKEN;
+		return rc;
+	}
+	rc = scan_db_compile(&e->set, key, (const char *)e->notices.data, e->notices.len, &image,
+			     &len, err, sizeof(err));
+	/* the text form is not needed once compiled */
+	sigset_free(&e->set);
+	sigset_init(&e->set, e->opts.flevel, e->opts.flags & VG_ENGINE_DETECT_PUA, &e->log);
+	if (rc == VG_OK) {
+		if (cache)
+			rc = cache_store(e, key, image, len, &e->db, &stored);
+		else
+			rc = scan_db_open(image, len, true, NULL, 0, false, &e->db);
+		image = NULL; /* transferred */
+	}
 	if (rc != VG_OK) {
 		snprintf(e->error, sizeof(e->error), "compiling signatures failed: %s",
 			 err[0] ? err : vg_status_str(rc));
 		e->state = ENGINE_BROKEN;
 		return rc;
 	}
+	e->cache_state = stored ? VG_CACHE_BUILT : VG_CACHE_NONE;
 	e->state = ENGINE_COMPILED;
 	return VG_OK;
+}
+
+VG_API enum vg_cache_state vg_engine_cache_state(const struct vg_engine *e)
+{
+	return e ? e->cache_state : VG_CACHE_NONE;
 }
 
 VG_API const char *vg_engine_error(const struct vg_engine *e)
@@ -122,25 +227,38 @@ VG_API void vg_engine_unref(struct vg_engine *e)
 	pthread_mutex_destroy(&e->pool_lock);
 	scan_db_free(e->db);
 	sigset_free(&e->set);
+	for (size_t i = 0; i < e->ninputs; i++)
+		vg_free(e->inputs[i].path);
+	vg_free(e->inputs);
+	vg_free(e->cache_dir);
+	buf_free(&e->notices);
 	vg_free(e);
 }
 
 VG_API uint64_t vg_engine_signature_count(const struct vg_engine *e)
 {
-	return e ? e->set.sigs.n : 0;
+	if (!e)
+		return 0;
+	return e->db ? scan_db_signature_count(e->db) : e->set.sigs.n;
 }
 
 VG_API size_t vg_engine_db_count(const struct vg_engine *e)
 {
-	return e ? e->set.dbs.n : 0;
+	if (!e)
+		return 0;
+	return e->db ? scan_db_db_count(e->db) : e->set.dbs.n;
 }
 
 VG_API enum vg_status vg_engine_db_info(const struct vg_engine *e, size_t i, struct vg_db_info *out)
 {
 	const struct db_record *r;
 
-	if (!e || !out || i >= e->set.dbs.n)
+	if (!e || !out || i >= vg_engine_db_count(e))
 		return VG_EINVAL;
+	if (e->db) {
+		scan_db_db_info(e->db, i, out);
+		return VG_OK;
+	}
 	r = VEC_AT(&e->set.dbs, struct db_record, i);
 	memset(out, 0, sizeof(*out));
 	out->path = r->path;

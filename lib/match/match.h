@@ -6,8 +6,15 @@
 #include "base/base.h"
 #include "hash/hash.h"
 #include "match/pattern.h"
+#include "util/util.h"
 
-/* ---- hash index: whole-file digests keyed by size ---- */
+/* ---- hash index: whole-file digests keyed by size ----
+ *
+ * Stored in a compiled image as three sections per algorithm: the distinct
+ * sizes (each with the index of its first entry), the entries (digest and
+ * value, sorted by size then digest) and the wildcard-size entries (sorted
+ * by digest). Lookups are binary searches in place: nothing is copied when
+ * the image is mapped from a cache file. */
 
 struct hash_entry {
 	uint64_t size;   /* ignored when wild */
@@ -17,13 +24,32 @@ struct hash_entry {
 	uint8_t digest[HASH_MAX_LEN];
 };
 
-struct hashidx;
+#define HASHIDX_SECTIONS (3u * HASH_NALGS)
 
-/* Takes ownership of entries (a vg_malloc'd array), even on failure. Of
- * entries with the same algorithm, size and digest it keeps the one with the
- * highest value (the last loaded), as ClamAV reports the last one. */
-vg_status hashidx_build(struct hash_entry *entries, size_t n, struct hashidx **out);
-void hashidx_free(struct hashidx *idx);
+/* Sorts entries in place and writes the index as sections section_base ..
+ * section_base + HASHIDX_SECTIONS - 1. Of entries with the same algorithm,
+ * size and digest only the highest value (the last loaded) is kept, as
+ * ClamAV reports the last one. Sizes must be below 2^32. */
+vg_status hashidx_write(struct hash_entry *entries, size_t n, struct image_writer *w,
+			uint32_t section_base);
+
+struct size_run {
+	uint32_t size;
+	uint32_t first;
+};
+
+struct hashidx {
+	const struct size_run *runs[HASH_NALGS]; /* nruns + 1, the last a sentinel */
+	size_t nruns[HASH_NALGS];
+	const uint8_t *ent[HASH_NALGS];
+	size_t nent[HASH_NALGS];
+	const uint8_t *wild[HASH_NALGS];
+	size_t nwild[HASH_NALGS];
+};
+
+/* A view of the sections written by hashidx_write; VG_EFORMAT if they are
+ * missing or inconsistent. */
+vg_status hashidx_open(const struct image *img, uint32_t section_base, struct hashidx *out);
 size_t hashidx_count(const struct hashidx *idx);
 
 /* Bit mask of algorithms worth computing for a file of this size. */
@@ -49,6 +75,12 @@ vg_status prefilter_build(const struct literal *lits, size_t n, struct prefilter
 			  char *err, size_t errlen);
 void prefilter_free(struct prefilter *pf);
 size_t prefilter_memory(const struct prefilter *pf);
+
+/* The compiled database as bytes (vg_malloc'd) and back. Deserialising
+ * copies into memory Vectorscan allocates (it needs its own alignment). */
+vg_status prefilter_serialize(const struct prefilter *pf, uint8_t **out, size_t *len);
+vg_status prefilter_deserialize(const uint8_t *bytes, size_t len, size_t nlits,
+				struct prefilter **out);
 
 /* Called with the literal id and the absolute offset just past its last
  * byte. Return nonzero to stop the scan. */

@@ -2562,3 +2562,14 @@ vg_status pattern_from_bytes(const uint8_t *bytes, size_t len, struct pattern **
 	*out = p;
 	return VG_OK;
 }
+
+const struct pattern *pattern_view(const uint8_t *bytes, size_t len)
+{
+	const struct pattern *p = (const struct pattern *)(const void *)bytes;
+
+	if (!bytes || ((uintptr_t)bytes % 8) != 0 || len < sizeof(struct pattern) ||
+	    len > PAT_MAX_BLOB || p->magic != PAT_MAGIC || p->size != len || p->nparts == 0 ||
+	    p->nparts > VG_MAX_PATTERN_PARTS)
+		return NULL;
+	return p;
+}

@@ -127,4 +127,9 @@ bool pattern_clam_offset_visible(const struct pattern *p, const struct pattern_w
 const uint8_t *pattern_bytes(const struct pattern *p, size_t *len);
 vg_status pattern_from_bytes(const uint8_t *bytes, size_t len, struct pattern **out);
 
+/* Uses serialised bytes in place (e.g. inside a mapped, CRC-checked cache
+ * image) after the cheap checks only: alignment, magic and size. NULL if
+ * they fail. The bytes must stay valid while the view is used. */
+const struct pattern *pattern_view(const uint8_t *bytes, size_t len);
+
 #endif

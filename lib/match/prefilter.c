@@ -2,6 +2,7 @@
  * streaming database, so a file is searched once for every signature, in
  * bounded memory, whatever its size. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <hs/hs.h>
@@ -126,6 +127,50 @@ vg_status prefilter_build(const struct literal *lits, size_t n, struct prefilter
 	if (rc != VG_OK) {
 		prefilter_free(pf);
 		return rc;
+	}
+	*out = pf;
+	return VG_OK;
+}
+
+vg_status prefilter_serialize(const struct prefilter *pf, uint8_t **out, size_t *len)
+{
+	char *bytes = NULL;
+	size_t n = 0;
+	uint8_t *copy;
+
+	if (!pf->db) {
+		*out = vg_malloc(1);
+		*len = 0;
+		return *out ? VG_OK : VG_ENOMEM;
+	}
+	if (hs_serialize_database(pf->db, &bytes, &n) != HS_SUCCESS)
+		return VG_ENOMEM;
+	copy = vg_malloc(n);
+	if (!copy) {
+		free(bytes);
+		return VG_ENOMEM;
+	}
+	memcpy(copy, bytes, n);
+	free(bytes); /* Vectorscan allocates with the default allocator */
+	*out = copy;
+	*len = n;
+	return VG_OK;
+}
+
+vg_status prefilter_deserialize(const uint8_t *bytes, size_t len, size_t nlits,
+				struct prefilter **out)
+{
+	struct prefilter *pf = vg_calloc(1, sizeof(*pf));
+	if (!pf)
+		return VG_ENOMEM;
+	pf->nlits = nlits;
+	if (len) {
+		/* a database from elsewhere (other Vectorscan, other CPU flags)
+		 * is refused here, and the caller rebuilds */
+		if (hs_deserialize_database((const char *)bytes, len, &pf->db) != HS_SUCCESS) {
+			prefilter_free(pf);
+			return VG_EFORMAT;
+		}
 	}
 	*out = pf;
 	return VG_OK;

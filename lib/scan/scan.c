@@ -20,198 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "scan/scan.h"
-
-/* One (body signature, part) that uses a prefilter literal. */
-struct part_ref {
-	uint32_t body;
-	uint32_t part;
-	uint8_t single;     /* the body has one part */
-	uint8_t off_kind;   /* part 0: the signature's offset kind */
-	uint32_t pre_max;
-	uint64_t off_n, off_shift;
-};
-
-struct part_meta {
-	uint32_t anchor_len;
-	uint32_t pre_max;
-	uint32_t post_max;
-};
-
-struct scan_db {
-	const struct sigset *set;
-	struct hashidx *hashes;
-	struct hashidx *fps;
-	struct prefilter *pf;
-	uint32_t nlits;
-	uint32_t *lit_first;     /* CSR: refs of literal i are [lit_first[i], lit_first[i+1]) */
-	struct part_ref *refs;
-	uint32_t *lit_len;
-	uint32_t *lit_post;      /* largest post_max among the literal's refs */
-	uint32_t *part_first;    /* per body: index of its first part in metas */
-	struct part_meta *metas;
-	size_t nbodies;
-	size_t max_back;         /* most bytes a verification needs behind an anchor's end */
-	size_t max_fwd;          /* most bytes it needs after an anchor's end */
-};
-
-/* ---------------------------------------------------------------------- */
-/* Building                                                                */
-
-struct lit_build {
-	const uint8_t *bytes;
-	uint32_t len;
-	uint32_t body;
-	uint32_t part;
-};
-
-static int cmp_lit(const void *pa, const void *pb)
-{
-	const struct lit_build *a = pa, *b = pb;
-	uint32_t n = a->len < b->len ? a->len : b->len;
-	int c = memcmp(a->bytes, b->bytes, n);
-
-	if (c)
-		return c;
-	if (a->len != b->len)
-		return a->len < b->len ? -1 : 1;
-	if (a->body != b->body)
-		return a->body < b->body ? -1 : 1;
-	return a->part < b->part ? -1 : a->part > b->part;
-}
-
-void scan_db_free(struct scan_db *db)
-{
-	if (!db)
-		return;
-	hashidx_free(db->hashes);
-	hashidx_free(db->fps);
-	prefilter_free(db->pf);
-	vg_free(db->lit_first);
-	vg_free(db->refs);
-	vg_free(db->lit_len);
-	vg_free(db->lit_post);
-	vg_free(db->part_first);
-	vg_free(db->metas);
-	vg_free(db);
-}
-
-static vg_status build_hashes(const struct vec *v, struct hashidx **out)
-{
-	struct hash_entry *copy = vg_reallocarray(NULL, v->n ? v->n : 1, sizeof(struct hash_entry));
-
-	if (!copy)
-		return VG_ENOMEM;
-	if (v->n)
-		memcpy(copy, v->items, v->n * sizeof(struct hash_entry));
-	return hashidx_build(copy, v->n, out); /* copy transferred */
-}
-
-static vg_status build_bodies(struct scan_db *db, char *err, size_t errlen)
-{
-	const struct vec *bodies = &db->set->bodies;
-	struct lit_build *lb = NULL;
-	struct literal *lits = NULL;
-	size_t nparts = 0, k = 0;
-	vg_status rc = VG_ENOMEM;
-
-	db->nbodies = bodies->n;
-	db->part_first = vg_calloc(bodies->n + 1, sizeof(uint32_t));
-	if (!db->part_first)
-		goto out;
-	for (size_t i = 0; i < bodies->n; i++) {
-		db->part_first[i] = (uint32_t)nparts;
-		nparts += pattern_nparts(VEC_AT(bodies, struct body_sig, i)->pat);
-		if (nparts > UINT32_MAX / 2) {
-			rc = VG_ELIMIT;
-			goto out;
-		}
-	}
-	db->part_first[bodies->n] = (uint32_t)nparts;
-	db->metas = vg_calloc(nparts ? nparts : 1, sizeof(struct part_meta));
-	lb = vg_calloc(nparts ? nparts : 1, sizeof(struct lit_build));
-	if (!db->metas || !lb)
-		goto out;
-	for (size_t i = 0; i < bodies->n; i++) {
-		const struct pattern *p = VEC_AT(bodies, struct body_sig, i)->pat;
-		for (uint32_t j = 0; j < pattern_nparts(p); j++, k++) {
-			struct pattern_part_info pi;
-			pattern_part_info(p, j, &pi);
-			db->metas[k].anchor_len = pi.anchor_len;
-			db->metas[k].pre_max = pi.pre_max;
-			db->metas[k].post_max = pi.post_max;
-			if (pi.pre_max + (size_t)pi.anchor_len > db->max_back)
-				db->max_back = pi.pre_max + (size_t)pi.anchor_len;
-			if (pi.post_max > db->max_fwd)
-				db->max_fwd = pi.post_max;
-			lb[k].bytes = pi.anchor;
-			lb[k].len = pi.anchor_len;
-			lb[k].body = (uint32_t)i;
-			lb[k].part = j;
-		}
-	}
-	/* Equal anchors share one literal: many signatures start alike. */
-	if (nparts)
-		qsort(lb, nparts, sizeof(*lb), cmp_lit);
-	db->refs = vg_calloc(nparts ? nparts : 1, sizeof(struct part_ref));
-	db->lit_first = vg_calloc(nparts + 1, sizeof(uint32_t));
-	db->lit_len = vg_calloc(nparts ? nparts : 1, sizeof(uint32_t));
-	db->lit_post = vg_calloc(nparts ? nparts : 1, sizeof(uint32_t));
-	lits = vg_calloc(nparts ? nparts : 1, sizeof(struct literal));
-	if (!db->refs || !db->lit_first || !db->lit_len || !db->lit_post || !lits)
-		goto out;
-	for (size_t i = 0; i < nparts; i++) {
-		if (i == 0 || lb[i].len != lb[i - 1].len ||
-		    memcmp(lb[i].bytes, lb[i - 1].bytes, lb[i].len) != 0) {
-			lits[db->nlits].bytes = lb[i].bytes;
-			lits[db->nlits].len = lb[i].len;
-			db->lit_len[db->nlits] = lb[i].len;
-			db->lit_first[db->nlits] = (uint32_t)i;
-			db->nlits++;
-		}
-		{
-			const struct body_sig *bs = VEC_AT(bodies, struct body_sig, lb[i].body);
-			struct part_ref *ref = &db->refs[i];
-			ref->body = lb[i].body;
-			ref->part = lb[i].part;
-			ref->single = pattern_nparts(bs->pat) == 1;
-			ref->pre_max = db->metas[db->part_first[lb[i].body] + lb[i].part].pre_max;
-			ref->off_kind = lb[i].part == 0 ? bs->off.kind : SIG_OFF_ANY;
-			ref->off_n = bs->off.n;
-			ref->off_shift = bs->off.shift;
-		}
-		uint32_t post = db->metas[db->part_first[lb[i].body] + lb[i].part].post_max;
-		if (post > db->lit_post[db->nlits - 1])
-			db->lit_post[db->nlits - 1] = post;
-	}
-	db->lit_first[db->nlits] = (uint32_t)nparts;
-	rc = prefilter_build(lits, db->nlits, &db->pf, err, errlen);
-out:
-	vg_free(lb);
-	vg_free(lits);
-	return rc;
-}
-
-vg_status scan_db_build(const struct sigset *set, struct scan_db **out, char *err, size_t errlen)
-{
-	struct scan_db *db = vg_calloc(1, sizeof(*db));
-	vg_status rc;
-
-	if (!db)
-		return VG_ENOMEM;
-	db->set = set;
-	rc = build_hashes(&set->hashes, &db->hashes);
-	if (rc == VG_OK)
-		rc = build_hashes(&set->fps, &db->fps);
-	if (rc == VG_OK)
-		rc = build_bodies(db, err, errlen);
-	if (rc != VG_OK) {
-		scan_db_free(db);
-		return rc;
-	}
-	*out = db;
-	return VG_OK;
-}
+#include "scan/scan_db.h"
 
 /* ---------------------------------------------------------------------- */
 /* Per-thread state                                                        */
@@ -361,25 +170,25 @@ static struct body_state *body_state(struct scan_ctx *c, uint32_t body)
 	return b;
 }
 
-static bool offset_ok(const struct sig_offset *off, uint64_t start, uint64_t size)
+static bool offset_ok(uint32_t kind, uint64_t n, uint64_t shift, uint64_t start, uint64_t size)
 {
 	uint64_t at;
 
-	switch (off->kind) {
+	switch (kind) {
 	case SIG_OFF_ANY:
 		return true;
 	case SIG_OFF_ABS:
-		at = off->n;
+		at = n;
 		break;
 	case SIG_OFF_EOF:
-		if (off->n > size)
+		if (n > size)
 			return false;
-		at = size - off->n;
+		at = size - n;
 		break;
 	default:
 		return false;
 	}
-	return start >= at && start - at <= off->shift;
+	return start >= at && start - at <= shift;
 }
 
 struct verify_ctx {
@@ -387,7 +196,7 @@ struct verify_ctx {
 	uint32_t body;
 	uint32_t part;
 	uint32_t nparts;
-	const struct body_sig *bs;
+	const struct img_body *bs;
 };
 
 static void record_match(struct scan_ctx *c, uint32_t body, uint64_t start, uint64_t end)
@@ -413,7 +222,7 @@ static int on_occurrence(void *ctx, uint64_t start, uint64_t end)
 	struct body_state *b;
 	struct occ *o;
 
-	if (v->part == 0 && !offset_ok(&v->bs->off, start, c->size))
+	if (v->part == 0 && !offset_ok(v->bs->off_kind, v->bs->off_n, v->bs->off_shift, start, c->size))
 		return 0;
 	if (v->nparts == 1) {
 		record_match(c, v->body, start, end);
@@ -476,20 +285,18 @@ static void verify_hit(struct scan_ctx *c, uint32_t lit, uint64_t end)
 	for (uint32_t r = db->lit_first[lit]; r < db->lit_first[lit + 1]; r++) {
 		const struct part_ref *ref = &db->refs[r];
 		const struct body_state *b = &c->bodies[ref->body];
-		const struct body_sig *bs;
 		struct verify_ctx v;
 
 		if (ref->single && b->stamp == c->stamp && b->matched)
 			continue; /* a later occurrence cannot come first */
 		if (!anchor_offset_possible(ref, anchor_pos, c->size))
 			continue;
-		bs = VEC_AT(&db->set->bodies, struct body_sig, ref->body);
 		v.c = c;
 		v.body = ref->body;
 		v.part = ref->part;
-		v.nparts = ref->single ? 1 : pattern_nparts(bs->pat);
-		v.bs = bs;
-		pattern_part_verify(bs->pat, ref->part, &w, anchor_pos, on_occurrence, &v);
+		v.nparts = ref->single ? 1 : db->bodies[ref->body].nparts;
+		v.bs = &db->bodies[ref->body];
+		pattern_part_verify(db->pats[ref->body], ref->part, &w, anchor_pos, on_occurrence, &v);
 		if (ref->single && b->stamp == c->stamp && b->matched)
 			ls->done++;
 	}
@@ -547,8 +354,8 @@ static void run_pending(struct scan_ctx *c)
  * Finds the chain whose last part ends first. */
 static void resolve_multipart(struct scan_ctx *c, uint32_t body)
 {
-	const struct body_sig *bs = VEC_AT(&c->db->set->bodies, struct body_sig, body);
-	uint32_t nparts = pattern_nparts(bs->pat);
+	const struct pattern *pat = c->db->pats[body];
+	uint32_t nparts = c->db->bodies[body].nparts;
 	struct body_state *b = &c->bodies[body];
 	struct occ *occs = c->occs.items;
 	/* per occurrence: reachable and the start of its chain, kept in place
@@ -578,7 +385,7 @@ static void resolve_multipart(struct scan_ctx *c, uint32_t body)
 	}
 	for (uint32_t part = 1; part < nparts; part++) {
 		struct pattern_part_info pi;
-		pattern_part_info(bs->pat, part, &pi);
+		pattern_part_info(pat, part, &pi);
 		for (uint32_t i = 0; i < n; i++) {
 			const struct occ *o = &occs[list[i]];
 			if (o->part != part)
@@ -633,10 +440,10 @@ static vg_status collect_body_matches(struct scan_ctx *c)
 	const uint32_t *t = c->touched.items;
 
 	for (size_t i = 0; i < c->touched.n; i++) {
-		const struct body_sig *bs = VEC_AT(&c->db->set->bodies, struct body_sig, t[i]);
+		const struct img_body *bs = &c->db->bodies[t[i]];
 		struct body_state *b = &c->bodies[t[i]];
 		struct found *f;
-		bool plain = pattern_is_plain(bs->pat);
+		bool plain = pattern_is_plain(c->db->pats[t[i]]);
 
 		if (!b->matched)
 			continue;
@@ -666,9 +473,12 @@ static vg_status add_hash_matches(struct scan_ctx *c, unsigned mask,
 
 		if (!(mask & (1u << alg)))
 			continue;
-		n = hashidx_lookup(c->db->hashes, (enum hash_alg)alg, c->size, digests[alg], vals);
+		n = hashidx_lookup(&c->db->hashes, (enum hash_alg)alg, c->size, digests[alg], vals);
 		for (size_t i = 0; i < n; i++) {
-			struct found *f = grow_push(&c->found);
+			struct found *f;
+			if (vals[i] >= c->db->nsigs)
+				continue; /* cannot come from a consistent image */
+			f = grow_push(&c->found);
 			if (!f)
 				return VG_ENOMEM;
 			memset(f, 0, sizeof(*f));
@@ -687,7 +497,7 @@ static bool allow_listed(const struct scan_ctx *c, unsigned mask,
 	for (int alg = 0; alg < HASH_NALGS; alg++) {
 		uint32_t vals[2];
 		if ((mask & (1u << alg)) &&
-		    hashidx_lookup(c->db->fps, (enum hash_alg)alg, c->size, digests[alg], vals))
+		    hashidx_lookup(&c->db->fps, (enum hash_alg)alg, c->size, digests[alg], vals))
 			return true;
 	}
 	return false;
@@ -809,7 +619,6 @@ vg_status scan_run(struct scan_ctx *c, const struct scan_input *in,
 		   struct vg_scan_summary *summary)
 {
 	const struct scan_db *db = c->db;
-	const struct sigset *set = db->set;
 	uint8_t digests[HASH_NALGS][HASH_MAX_LEN];
 	struct vg_scan_summary sum;
 	unsigned hash_mask, fp_mask;
@@ -859,8 +668,8 @@ vg_status scan_run(struct scan_ctx *c, const struct scan_input *in,
 		*summary = sum;
 		return rc;
 	}
-	hash_mask = hashidx_algs_for_size(db->hashes, c->size);
-	fp_mask = hashidx_algs_for_size(db->fps, c->size);
+	hash_mask = hashidx_algs_for_size(&db->hashes, c->size);
+	fp_mask = hashidx_algs_for_size(&db->fps, c->size);
 	rc = digest_set_begin(c->digests, hash_mask | fp_mask);
 	if (rc == VG_OK)
 		rc = prefilter_stream_begin(c->ps);
@@ -962,13 +771,13 @@ vg_status scan_run(struct scan_ctx *c, const struct scan_input *in,
 		qsort(c->found.items, c->found.n, sizeof(struct found), cmp_found);
 	for (size_t i = 0; i < c->found.n; i++) {
 		const struct found *f = (const struct found *)c->found.items + i;
-		const struct sig *s = VEC_AT(&set->sigs, struct sig, f->sig);
+		const struct img_sig *s = &db->sigs[f->sig];
 		struct vg_match m;
 
 		memset(&m, 0, sizeof(m));
-		m.name = sigset_name(set, f->sig);
+		m.name = scan_db_str(db, s->name);
 		m.kind = (enum vg_sig_kind)f->kind;
-		m.database = VEC_AT(&set->dbs, struct db_record, s->db)->name;
+		m.database = s->db < db->ndbs ? scan_db_str(db, db->dbs[s->db].name) : "";
 		m.offset = f->offset;
 		m.offset_known = f->offset_known;
 		sum.verdict = VG_VERDICT_FOUND;

@@ -7,12 +7,30 @@
 #include "base/base.h"
 #include "sigdb/sigdb.h"
 
-/* The compiled, immutable matching tables of one engine. */
+/* The compiled, immutable matching tables of one engine, held in one image
+ * (util.h) that is either in memory or mapped from a cache file. */
 struct scan_db;
 
-/* Builds from a loaded set (which must outlive the scan_db). */
-vg_status scan_db_build(const struct sigset *set, struct scan_db **out, char *err, size_t errlen);
+/* Compiles a loaded set into an image (vg_malloc'd, *len bytes) carrying
+ * key; notices are the load messages to replay when the image is reused. */
+vg_status scan_db_compile(struct sigset *set, const uint8_t key[IMAGE_KEY_LEN],
+			  const char *notices, size_t notices_len, uint8_t **image, size_t *len,
+			  char *err, size_t errlen);
+
+/* Opens an image. own: the scan_db frees it with vg_free; map/map_len: it
+ * unmaps it. check_crc verifies the image checksum first. VG_EFORMAT when
+ * the image is damaged or from an incompatible build: rebuild it. */
+vg_status scan_db_open(const uint8_t *image, size_t len, bool own, void *map, size_t map_len,
+		       bool check_crc, struct scan_db **out);
 void scan_db_free(struct scan_db *db);
+
+/* What the engine reports about a compiled database. */
+uint64_t scan_db_signature_count(const struct scan_db *db);
+size_t scan_db_db_count(const struct scan_db *db);
+void scan_db_db_info(const struct scan_db *db, size_t i, struct vg_db_info *out);
+const uint8_t *scan_db_key(const struct scan_db *db);
+/* The load notices stored in the image, '\n'-separated. */
+const char *scan_db_notices(const struct scan_db *db, size_t *len);
 
 /* Per-thread scanning state: buffers, Vectorscan scratch, digest contexts.
  * Reused across scans so that scanning a file allocates nothing. */

@@ -70,4 +70,48 @@ bool field_u64(const struct field *f, uint64_t *out);
 bool hex_decode(const char *s, size_t len, uint8_t *out, size_t *bad);
 int hex_digit(char c);
 
+/* ---- image: a flat, position-independent file of aligned sections ----
+ *
+ * Compiled databases are written as one image so the same bytes serve a
+ * freshly compiled engine (in memory) and a cached one (mapped from disk).
+ * Layout: a 64-byte header, a section table, then the sections, each
+ * aligned to 64 bytes. A CRC-32 over everything after the header detects
+ * damage. */
+
+#define IMAGE_MAGIC "VIGILIMG"
+#define IMAGE_FORMAT 1u
+#define IMAGE_KEY_LEN 32u
+
+struct image_writer {
+	struct buf table;   /* section entries */
+	struct buf data;    /* section bytes */
+	uint32_t nsections;
+};
+
+void image_writer_init(struct image_writer *w);
+void image_writer_free(struct image_writer *w);
+/* Appends a section; data may be NULL when len is 0. */
+vg_status image_add(struct image_writer *w, uint32_t id, const void *data, size_t len);
+/* Reserves a section of len zeroed bytes and returns where to fill it in;
+ * the pointer is valid until the next image_add/image_reserve. */
+vg_status image_reserve(struct image_writer *w, uint32_t id, size_t len, void **out);
+/* The finished image (header + table + data) in one vg_malloc'd block. */
+vg_status image_finish(struct image_writer *w, const uint8_t key[IMAGE_KEY_LEN], uint8_t **out,
+		       size_t *len);
+
+struct image {
+	const uint8_t *base;
+	size_t len;
+	uint8_t key[IMAGE_KEY_LEN];
+	uint32_t nsections;
+	const uint8_t *table;
+};
+
+/* Checks magic, format, bounds and (when check_crc) the CRC. VG_EFORMAT on
+ * any mismatch: the caller then rebuilds. */
+vg_status image_open(struct image *img, const uint8_t *bytes, size_t len, bool check_crc);
+/* Finds a section whose length is a multiple of elem (elem 0: any). */
+bool image_section(const struct image *img, uint32_t id, size_t elem, const void **data,
+		   size_t *len);
+
 #endif

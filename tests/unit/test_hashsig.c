@@ -38,8 +38,11 @@ static void expect_bad(struct fx *fx, const char *name, const char *text, const 
 static void valid_lines_load(void **state)
 {
 	struct fx *fx = *state;
-	struct hashidx *idx;
-	struct hash_entry *copy;
+	struct hashidx idx;
+	struct image_writer w;
+	struct image img;
+	uint8_t key[IMAGE_KEY_LEN] = {0}, *bytes;
+	size_t len;
 	uint8_t md5[16], sha1[20];
 	uint32_t vals[2];
 	size_t bad;
@@ -60,21 +63,29 @@ static void valid_lines_load(void **state)
 	assert_int_equal(VEC_AT(&fx->set.dbs, struct db_record, 0)->skipped, 2);
 	assert_int_equal(load(fx, "b.hsb", SHA256_CLAM ":544:Clam.SHA256\n"), VG_OK);
 
-	copy = vg_calloc(fx->set.hashes.n, sizeof(*copy));
-	memcpy(copy, fx->set.hashes.items, fx->set.hashes.n * sizeof(*copy));
-	assert_int_equal(hashidx_build(copy, fx->set.hashes.n, &idx), VG_OK);
+	/* through an image, as the engine stores it */
+	image_writer_init(&w);
+	assert_int_equal(hashidx_write(fx->set.hashes.items, fx->set.hashes.n, &w, 100), VG_OK);
+	assert_int_equal(image_finish(&w, key, &bytes, &len), VG_OK);
+	image_writer_free(&w);
+	assert_int_equal(image_open(&img, bytes, len, true), VG_OK);
+	assert_int_equal(hashidx_open(&img, 100, &idx), VG_OK);
 	assert_true(hex_decode(MD5_CLAM, 32, md5, &bad));
 	assert_true(hex_decode(SHA1_CLAM, 40, sha1, &bad));
-	assert_int_equal(hashidx_algs_for_size(idx, 544), 7);
-	assert_int_equal(hashidx_algs_for_size(idx, 9999), 1); /* the MD5 wildcard */
-	assert_int_equal(hashidx_lookup(idx, HASH_MD5, 544, md5, vals), 2);
+	assert_int_equal(hashidx_algs_for_size(&idx, 544), 7);
+	assert_int_equal(hashidx_algs_for_size(&idx, 9999), 1); /* the MD5 wildcard */
+	assert_int_equal(hashidx_lookup(&idx, HASH_MD5, 544, md5, vals), 2);
 	assert_int_equal(vals[0], 5); /* exact size first; of equal lines the last loaded (as clamscan) */
 	assert_int_equal(vals[1], 3); /* then the wildcard */
-	assert_int_equal(hashidx_lookup(idx, HASH_MD5, 545, md5, vals), 2);
+	assert_int_equal(hashidx_lookup(&idx, HASH_MD5, 545, md5, vals), 2);
 	assert_int_equal(vals[0], 1);
-	assert_int_equal(hashidx_lookup(idx, HASH_SHA1, 544, sha1, vals), 1);
-	assert_int_equal(hashidx_lookup(idx, HASH_SHA1, 543, sha1, vals), 0);
-	hashidx_free(idx);
+	assert_int_equal(hashidx_lookup(&idx, HASH_SHA1, 544, sha1, vals), 1);
+	assert_int_equal(hashidx_lookup(&idx, HASH_SHA1, 543, sha1, vals), 0);
+	assert_int_equal(hashidx_lookup(&idx, HASH_MD5, 1ull << 40, md5, vals), 1);
+	/* a flipped byte anywhere is caught by the checksum */
+	bytes[len / 2] ^= 1;
+	assert_int_equal(image_open(&img, bytes, len, true), VG_EFORMAT);
+	vg_free(bytes);
 }
 
 static void invalid_lines_fail(void **state)

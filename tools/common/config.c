@@ -15,6 +15,8 @@ const char *const vt_vigil_conf_keys[] = {
 	"MaxFileSize", "MaxScanSize", "MaxRecursion", "MaxFiles", "MaxScanTime",
 	"MaxDirectoryRecursion", "FollowDirectorySymlinks", "FollowFileSymlinks",
 	"ExcludePath", "DetectPUA", "AlertExceedsMax", "LogFile", "MaxThreads",
+	/* compiled-database cache (vigil) */
+	"CacheDirectory",
 	NULL
 };
 

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <strings.h>
 #include <sys/stat.h>
 
@@ -200,4 +202,26 @@ void vt_version_line(const struct vg_engine *e, char *buf, size_t len)
 	if (localtime_r(&t, &tm) == NULL || strftime(date, sizeof(date), "%a %b %e %H:%M:%S %Y", &tm) == 0)
 		snprintf(date, sizeof(date), "%lld", (long long)newest.build_time);
 	snprintf(buf, len, "vigil %s/%u/%s", vg_version(), (unsigned)newest.version, date);
+}
+
+const char *vt_default_cache_dir(char *buf, size_t len)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	const char *forced = getenv("VIGIL_CACHE_DIR");
+	int n;
+
+	if (forced != NULL && forced[0] == '/')
+		n = snprintf(buf, len, "%s", forced);
+	else if (geteuid() == 0)
+		n = snprintf(buf, len, "/var/cache/vigil");
+	else if (xdg != NULL && xdg[0] == '/')
+		n = snprintf(buf, len, "%s/vigil", xdg);
+	else if (home != NULL && home[0] == '/') {
+		char parent[4096];
+		snprintf(parent, sizeof(parent), "%s/.cache", home);
+		(void)mkdir(parent, 0700); /* the engine makes only the last folder */
+		n = snprintf(buf, len, "%s/vigil", parent);
+	} else
+		return NULL;
+	return n > 0 && (size_t)n < len ? buf : NULL;
 }

@@ -54,6 +54,11 @@ int vt_is_database_name(const char *name);
  * on o, naming the database and the fault. Returns 0 or -1. */
 int vt_databases_load(struct vg_engine *e, const struct vt_db_settings *s, struct vt_output *o);
 
+/* The compiled-database cache folder when none is configured: $VIGIL_CACHE_DIR
+ * when set (tests use it), else /var/cache/vigil for root, $XDG_CACHE_HOME/vigil or ~/.cache/vigil for others (creating
+ * ~/.cache if needed). Returns buf, or NULL when there is no sensible place. */
+const char *vt_default_cache_dir(char *buf, size_t len);
+
 /* Index of the database with the newest build time; -1 when none. */
 long vt_databases_newest(const struct vg_engine *e, struct vg_db_info *out);
 

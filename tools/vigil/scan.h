@@ -53,6 +53,8 @@ struct scan_config {
 	unsigned follow_file;
 	struct pattern_list exclude, exclude_dir, include, include_dir;
 	unsigned threads;
+	char *cache_dir;      /* NULL: the default folder */
+	int no_cache;
 	/* what to scan */
 	char **paths;
 	size_t path_count;
@@ -112,6 +114,7 @@ struct pipeline;
 struct scan_state {
 	const struct scan_config *cfg;
 	struct vg_engine *engine;
+	char cache_buf[4096];      /* the default cache folder, when used */
 	struct vg_scan_options scan_opts;
 	struct vt_output *out;
 	struct pipeline *pipe;

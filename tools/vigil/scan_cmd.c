@@ -94,6 +94,11 @@ static const char scan_usage[] =
 	"      --follow-file-symlinks[=0/1/2]  the same for links to files\n"
 	"      --max-dir-recursion=N    folder depth (default 15)\n"
 	"\n"
+	"Compiled-database cache:\n"
+	"      --cache-dir=DIR          keep compiled databases in DIR (default\n"
+	"                               /var/cache/vigil for root, ~/.cache/vigil else)\n"
+	"      --no-cache               compile from text every time, keep nothing\n"
+	"\n"
 	"Limits (sizes take K, M or G suffixes):\n"
 	"      --max-filesize=SIZE      files larger than this are not scanned (100M)\n"
 	"      --max-scansize=SIZE      data scanned per file, containers included (400M)\n"
@@ -129,7 +134,9 @@ enum {
 	OPT_CONFIG_FILE,
 	OPT_JSON,
 	OPT_DEBUG,
-	OPT_QUIET
+	OPT_QUIET,
+	OPT_CACHE_DIR,
+	OPT_NO_CACHE
 };
 
 static const char short_opts[] = ":hVd:rizol:j:";
@@ -164,6 +171,8 @@ static const struct option long_opts[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "debug", no_argument, NULL, OPT_DEBUG },
 	{ "quiet", no_argument, NULL, OPT_QUIET },
+	{ "cache-dir", required_argument, NULL, OPT_CACHE_DIR },
+	{ "no-cache", no_argument, NULL, OPT_NO_CACHE },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -325,6 +334,14 @@ static int apply_option(struct scan_args *a, int c, const char *arg)
 	case OPT_DEBUG:
 		cfg->debug = 1;
 		return 0;
+	case OPT_CACHE_DIR:
+		free(cfg->cache_dir);
+		cfg->cache_dir = strdup(arg);
+		cfg->no_cache = 0;
+		return cfg->cache_dir != NULL ? 0 : -1;
+	case OPT_NO_CACHE:
+		cfg->no_cache = 1;
+		return 0;
 	case OPT_QUIET:
 		cfg->quiet = 1;
 		return 0;
@@ -409,6 +426,18 @@ static int apply_config(struct scan_args *a, const struct vt_config *conf)
 	uint64_t v;
 	int b;
 
+	if ((e = vt_config_last(conf, "CacheDirectory")) != NULL) {
+		if (strcasecmp(e->value, "no") == 0) {
+			cfg->no_cache = 1;
+		} else if (e->value[0] == '/') {
+			free(cfg->cache_dir);
+			cfg->cache_dir = strdup(e->value);
+			if (cfg->cache_dir == NULL)
+				return -1;
+		} else {
+			return conf_error(conf, e, "an absolute folder path, or no");
+		}
+	}
 	if ((e = vt_config_last(conf, "MaxFileSize")) != NULL) {
 		if (vt_parse_size(e->value, &v) != 0)
 			return conf_error(conf, e, "a size such as 25M");
@@ -524,6 +553,7 @@ static void free_config(struct scan_config *cfg)
 	free_strs(cfg->db_paths, cfg->db_count);
 	free_strs(cfg->paths, cfg->path_count);
 	free(cfg->log_path);
+	free(cfg->cache_dir);
 	free_patterns(&cfg->exclude);
 	free_patterns(&cfg->exclude_dir);
 	free_patterns(&cfg->include);
@@ -590,6 +620,10 @@ static int build_engine(struct scan_state *s, struct vg_engine_options *eo)
 	eo->limits = cfg->limits;
 	eo->log = vt_engine_log;
 	eo->log_ctx = s->out;
+	if (!cfg->no_cache)
+		eo->cache_dir = cfg->cache_dir != NULL
+					? cfg->cache_dir
+					: vt_default_cache_dir(s->cache_buf, sizeof(s->cache_buf));
 	st = vg_engine_new(eo, &s->engine);
 	if (st != VG_OK) {
 		s->engine = NULL;

@@ -1,0 +1,113 @@
+/* The compiled database of one engine, as stored in an image (see
+ * util.h): what scandb.c writes and opens, and what scan.c reads. Internal
+ * to the scan module. */
+#ifndef VG_SCAN_DB_H
+#define VG_SCAN_DB_H
+
+#include "scan/scan.h"
+
+enum scan_section {
+	SEC_INFO = 1,
+	SEC_NAMES,
+	SEC_SIGS,
+	SEC_DBS,
+	SEC_BODIES,
+	SEC_PATTERNS,
+	SEC_METAS,
+	SEC_LIT_FIRST,
+	SEC_LIT_LEN,
+	SEC_LIT_POST,
+	SEC_REFS,
+	SEC_PREFILTER,
+	SEC_NOTICES,
+	SEC_HASHES = 32,                        /* HASHIDX_SECTIONS of them */
+	SEC_FPS = SEC_HASHES + HASHIDX_SECTIONS /* and as many again */
+};
+
+struct img_info {
+	uint64_t nsigs;
+	uint64_t max_back;
+	uint64_t max_fwd;
+	uint32_t flevel;
+	uint32_t nlits;
+};
+
+struct img_sig {
+	uint32_t name; /* offset into SEC_NAMES */
+	uint32_t db;
+	uint8_t kind;  /* enum vg_sig_kind */
+	uint8_t pad[3];
+};
+
+struct img_db {
+	uint32_t path, name; /* offsets into SEC_NAMES */
+	uint32_t version;
+	uint32_t official;
+	int64_t build_time;
+	uint64_t signatures, deferred, skipped;
+};
+
+struct img_body {
+	uint32_t sig;
+	uint32_t nparts;
+	uint64_t pat_off;   /* into SEC_PATTERNS, 8-aligned */
+	uint64_t pat_len;
+	uint32_t part_first; /* index of its first part in SEC_METAS */
+	uint32_t off_kind;
+	uint64_t off_n, off_shift;
+};
+
+/* One (body signature, part) that uses a prefilter literal. */
+struct part_ref {
+	uint32_t body;
+	uint32_t part;
+	uint8_t single;     /* the body has one part */
+	uint8_t off_kind;   /* part 0: the signature's offset kind */
+	uint8_t pad[2];
+	uint32_t pre_max;
+	uint64_t off_n, off_shift;
+};
+
+struct part_meta {
+	uint32_t anchor_len;
+	uint32_t pre_max;
+	uint32_t post_max;
+};
+
+struct scan_db {
+	struct image img;
+	uint8_t *owned;        /* the image, when it lives in vg_malloc'd memory */
+	void *map;             /* ... or when it is mapped from a cache file */
+	size_t map_len;
+	const char *names;
+	size_t names_len;
+	const struct img_sig *sigs;
+	size_t nsigs;
+	const struct img_db *dbs;
+	size_t ndbs;
+	const struct img_body *bodies;
+	const struct pattern **pats; /* per body, into SEC_PATTERNS */
+	size_t nbodies;
+	const struct part_meta *metas;
+	size_t nmetas;
+	const uint32_t *lit_first; /* CSR: refs of literal i are [lit_first[i], lit_first[i+1]) */
+	const uint32_t *lit_len;
+	const uint32_t *lit_post;  /* largest post_max among the literal's refs */
+	uint32_t nlits;
+	const struct part_ref *refs;
+	size_t nrefs;
+	struct prefilter *pf;
+	struct hashidx hashes;
+	struct hashidx fps;
+	const char *notices;       /* load notices, '\n'-separated, replayed on open */
+	size_t notices_len;
+	size_t max_back;           /* most bytes a verification needs behind an anchor's end */
+	size_t max_fwd;            /* most bytes it needs after an anchor's end */
+};
+
+static inline const char *scan_db_str(const struct scan_db *db, uint32_t off)
+{
+	return off < db->names_len ? db->names + off : "";
+}
+
+#endif

@@ -1,0 +1,420 @@
+/* Compiling a signature set into an image, and opening an image.
+ *
+ * The same open path serves a freshly compiled engine and one mapped from a
+ * cache file, so the cache format is exercised on every run. Opening checks
+ * every count and index the scan loop relies on without reading the large
+ * tables (names, hashes): lookups into those are bounds-checked where they
+ * are used, so opening stays fast and touches few pages. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "scan/scan_db.h"
+
+/* ---------------------------------------------------------------------- */
+/* Compiling                                                               */
+
+struct lit_build {
+	const uint8_t *bytes;
+	uint32_t len;
+	uint32_t body;
+	uint32_t part;
+};
+
+static int cmp_lit(const void *pa, const void *pb)
+{
+	const struct lit_build *a = pa, *b = pb;
+	uint32_t n = a->len < b->len ? a->len : b->len;
+	int c = memcmp(a->bytes, b->bytes, n);
+
+	if (c)
+		return c;
+	if (a->len != b->len)
+		return a->len < b->len ? -1 : 1;
+	if (a->body != b->body)
+		return a->body < b->body ? -1 : 1;
+	return a->part < b->part ? -1 : a->part > b->part;
+}
+
+static uint32_t add_string(struct buf *names, const char *s, vg_status *rc)
+{
+	size_t off = names->len;
+
+	if (*rc == VG_OK && off > UINT32_MAX - 1)
+		*rc = VG_ELIMIT;
+	if (*rc == VG_OK)
+		*rc = buf_append(names, s, strlen(s) + 1);
+	return (uint32_t)off;
+}
+
+static vg_status write_tables(struct sigset *set, struct image_writer *w, struct img_info *info)
+{
+	struct img_sig *sigs;
+	struct img_db *dbs;
+	vg_status rc = VG_OK;
+	uint32_t *db_path, *db_name;
+
+	db_path = vg_calloc(set->dbs.n + 1, sizeof(uint32_t));
+	db_name = vg_calloc(set->dbs.n + 1, sizeof(uint32_t));
+	if (!db_path || !db_name) {
+		rc = VG_ENOMEM;
+		goto out;
+	}
+	/* database paths and names join the signature names */
+	for (size_t i = 0; i < set->dbs.n; i++) {
+		const struct db_record *r = VEC_AT(&set->dbs, struct db_record, i);
+		db_path[i] = add_string(&set->names, r->path, &rc);
+		db_name[i] = add_string(&set->names, r->name, &rc);
+	}
+	if (rc == VG_OK)
+		rc = image_add(w, SEC_NAMES, set->names.data, set->names.len);
+	if (rc == VG_OK)
+		rc = image_reserve(w, SEC_SIGS, set->sigs.n * sizeof(*sigs), (void **)&sigs);
+	if (rc != VG_OK)
+		goto out;
+	for (size_t i = 0; i < set->sigs.n; i++) {
+		const struct sig *s = VEC_AT(&set->sigs, struct sig, i);
+		sigs[i].name = s->name;
+		sigs[i].db = s->db;
+		sigs[i].kind = s->kind;
+	}
+	rc = image_reserve(w, SEC_DBS, set->dbs.n * sizeof(*dbs), (void **)&dbs);
+	if (rc != VG_OK)
+		goto out;
+	for (size_t i = 0; i < set->dbs.n; i++) {
+		const struct db_record *r = VEC_AT(&set->dbs, struct db_record, i);
+		dbs[i].path = db_path[i];
+		dbs[i].name = db_name[i];
+		dbs[i].version = r->version;
+		dbs[i].official = r->official;
+		dbs[i].build_time = r->build_time;
+		dbs[i].signatures = r->signatures;
+		dbs[i].deferred = r->deferred;
+		dbs[i].skipped = r->skipped;
+	}
+	info->nsigs = set->sigs.n;
+out:
+	vg_free(db_path);
+	vg_free(db_name);
+	return rc;
+}
+
+static vg_status write_bodies(struct sigset *set, struct image_writer *w, struct img_info *info,
+			      char *err, size_t errlen)
+{
+	const struct vec *bodies = &set->bodies;
+	size_t n = bodies->n, nparts = 0, k = 0, pat_bytes = 0, nlits = 0;
+	struct lit_build *lb = NULL;
+	struct literal *lits = NULL;
+	struct img_body *ib = NULL;
+	struct part_meta *metas = NULL;
+	struct part_ref *refs = NULL;
+	uint32_t *lit_first = NULL, *lit_len = NULL, *lit_post = NULL;
+	uint8_t *pats, *hs = NULL;
+	struct prefilter *pf = NULL;
+	size_t hs_len = 0;
+	vg_status rc = VG_ENOMEM;
+
+	ib = vg_calloc(n + 1, sizeof(*ib));
+	if (!ib)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		const struct body_sig *bs = VEC_AT(bodies, struct body_sig, i);
+		size_t len;
+		(void)pattern_bytes(bs->pat, &len);
+		ib[i].sig = bs->sig;
+		ib[i].nparts = pattern_nparts(bs->pat);
+		ib[i].pat_off = pat_bytes;
+		ib[i].pat_len = len;
+		ib[i].part_first = (uint32_t)nparts;
+		ib[i].off_kind = bs->off.kind;
+		ib[i].off_n = bs->off.n;
+		ib[i].off_shift = bs->off.shift;
+		pat_bytes += (len + 7) / 8 * 8;
+		nparts += ib[i].nparts;
+		if (nparts > UINT32_MAX / 2) {
+			rc = VG_ELIMIT;
+			goto out;
+		}
+	}
+	rc = image_add(w, SEC_BODIES, ib, n * sizeof(*ib));
+	if (rc == VG_OK)
+		rc = image_reserve(w, SEC_PATTERNS, pat_bytes, (void **)&pats);
+	if (rc != VG_OK)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		size_t len;
+		const uint8_t *b = pattern_bytes(VEC_AT(bodies, struct body_sig, i)->pat, &len);
+		memcpy(pats + ib[i].pat_off, b, len);
+	}
+	rc = VG_ENOMEM;
+	metas = vg_calloc(nparts + 1, sizeof(*metas));
+	lb = vg_calloc(nparts + 1, sizeof(*lb));
+	if (!metas || !lb)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		const struct pattern *p = VEC_AT(bodies, struct body_sig, i)->pat;
+		for (uint32_t j = 0; j < ib[i].nparts; j++, k++) {
+			struct pattern_part_info pi;
+			pattern_part_info(p, j, &pi);
+			metas[k].anchor_len = pi.anchor_len;
+			metas[k].pre_max = pi.pre_max;
+			metas[k].post_max = pi.post_max;
+			if (pi.pre_max + (uint64_t)pi.anchor_len > info->max_back)
+				info->max_back = pi.pre_max + (uint64_t)pi.anchor_len;
+			if (pi.post_max > info->max_fwd)
+				info->max_fwd = pi.post_max;
+			lb[k].bytes = pi.anchor;
+			lb[k].len = pi.anchor_len;
+			lb[k].body = (uint32_t)i;
+			lb[k].part = j;
+		}
+	}
+	/* Equal anchors share one literal: many signatures start alike. */
+	if (nparts)
+		qsort(lb, nparts, sizeof(*lb), cmp_lit);
+	refs = vg_calloc(nparts + 1, sizeof(*refs));
+	lit_first = vg_calloc(nparts + 1, sizeof(uint32_t));
+	lit_len = vg_calloc(nparts + 1, sizeof(uint32_t));
+	lit_post = vg_calloc(nparts + 1, sizeof(uint32_t));
+	lits = vg_calloc(nparts + 1, sizeof(*lits));
+	if (!refs || !lit_first || !lit_len || !lit_post || !lits)
+		goto out;
+	for (size_t i = 0; i < nparts; i++) {
+		const struct img_body *b = &ib[lb[i].body];
+		struct part_ref *ref = &refs[i];
+		uint32_t post;
+
+		if (i == 0 || lb[i].len != lb[i - 1].len ||
+		    memcmp(lb[i].bytes, lb[i - 1].bytes, lb[i].len) != 0) {
+			lits[nlits].bytes = lb[i].bytes;
+			lits[nlits].len = lb[i].len;
+			lit_len[nlits] = lb[i].len;
+			lit_first[nlits] = (uint32_t)i;
+			nlits++;
+		}
+		ref->body = lb[i].body;
+		ref->part = lb[i].part;
+		ref->single = b->nparts == 1;
+		ref->pre_max = metas[b->part_first + lb[i].part].pre_max;
+		ref->off_kind = lb[i].part == 0 ? (uint8_t)b->off_kind : SIG_OFF_ANY;
+		ref->off_n = b->off_n;
+		ref->off_shift = b->off_shift;
+		post = metas[b->part_first + lb[i].part].post_max;
+		if (post > lit_post[nlits - 1])
+			lit_post[nlits - 1] = post;
+	}
+	lit_first[nlits] = (uint32_t)nparts;
+	info->nlits = (uint32_t)nlits;
+	rc = prefilter_build(lits, nlits, &pf, err, errlen);
+	if (rc == VG_OK)
+		rc = prefilter_serialize(pf, &hs, &hs_len);
+	if (rc == VG_OK)
+		rc = image_add(w, SEC_PREFILTER, hs, hs_len);
+	if (rc == VG_OK)
+		rc = image_add(w, SEC_METAS, metas, nparts * sizeof(*metas));
+	if (rc == VG_OK)
+		rc = image_add(w, SEC_REFS, refs, nparts * sizeof(*refs));
+	if (rc == VG_OK)
+		rc = image_add(w, SEC_LIT_FIRST, lit_first, (nlits + 1) * sizeof(uint32_t));
+	if (rc == VG_OK)
+		rc = image_add(w, SEC_LIT_LEN, lit_len, nlits * sizeof(uint32_t));
+	if (rc == VG_OK)
+		rc = image_add(w, SEC_LIT_POST, lit_post, nlits * sizeof(uint32_t));
+out:
+	prefilter_free(pf);
+	vg_free(hs);
+	vg_free(ib);
+	vg_free(metas);
+	vg_free(lb);
+	vg_free(refs);
+	vg_free(lit_first);
+	vg_free(lit_len);
+	vg_free(lit_post);
+	vg_free(lits);
+	return rc;
+}
+
+vg_status scan_db_compile(struct sigset *set, const uint8_t key[IMAGE_KEY_LEN],
+			  const char *notices, size_t notices_len, uint8_t **image, size_t *len,
+			  char *err, size_t errlen)
+{
+	struct image_writer w;
+	struct img_info info;
+	vg_status rc;
+
+	memset(&info, 0, sizeof(info));
+	info.flevel = set->flevel;
+	image_writer_init(&w);
+	rc = write_tables(set, &w, &info);
+	if (rc == VG_OK)
+		rc = write_bodies(set, &w, &info, err, errlen);
+	/* hashidx_write sorts the set's vectors in place: the set is spent */
+	if (rc == VG_OK)
+		rc = hashidx_write(set->hashes.items, set->hashes.n, &w, SEC_HASHES);
+	if (rc == VG_OK)
+		rc = hashidx_write(set->fps.items, set->fps.n, &w, SEC_FPS);
+	if (rc == VG_OK)
+		rc = image_add(&w, SEC_NOTICES, notices, notices ? notices_len : 0);
+	if (rc == VG_OK)
+		rc = image_add(&w, SEC_INFO, &info, sizeof(info));
+	if (rc == VG_OK)
+		rc = image_finish(&w, key, image, len);
+	image_writer_free(&w);
+	return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Opening                                                                 */
+
+void scan_db_free(struct scan_db *db)
+{
+	if (!db)
+		return;
+	prefilter_free(db->pf);
+	vg_free(db->pats);
+	vg_free(db->owned);
+	if (db->map)
+		munmap(db->map, db->map_len);
+	vg_free(db);
+}
+
+#define SECTION(id, elem, ptr, count)                                                      \
+	(image_section(&db->img, (id), (elem), &p, &len) && ((ptr) = p, (count) = len / (elem), 1))
+
+static vg_status check_bodies(struct scan_db *db, const uint8_t *pats, size_t pats_len)
+{
+	db->pats = vg_calloc(db->nbodies + 1, sizeof(*db->pats));
+	if (!db->pats)
+		return VG_ENOMEM;
+	for (size_t i = 0; i < db->nbodies; i++) {
+		const struct img_body *b = &db->bodies[i];
+		if (b->pat_off > pats_len || b->pat_len > pats_len - b->pat_off ||
+		    b->sig >= db->nsigs || b->part_first > db->nmetas ||
+		    b->nparts > db->nmetas - b->part_first || b->off_kind > SIG_OFF_EOF)
+			return VG_EFORMAT;
+		db->pats[i] = pattern_view(pats + b->pat_off, (size_t)b->pat_len);
+		if (!db->pats[i] || pattern_nparts(db->pats[i]) != b->nparts)
+			return VG_EFORMAT;
+	}
+	for (size_t i = 0; i < db->nrefs; i++) {
+		const struct part_ref *r = &db->refs[i];
+		if (r->body >= db->nbodies || r->part >= db->bodies[r->body].nparts)
+			return VG_EFORMAT;
+	}
+	for (uint32_t i = 0; i < db->nlits; i++)
+		if (db->lit_first[i] > db->lit_first[i + 1] || db->lit_len[i] == 0)
+			return VG_EFORMAT;
+	if (db->lit_first[db->nlits] != db->nrefs)
+		return VG_EFORMAT;
+	for (size_t i = 0; i < db->nmetas; i++)
+		if (db->metas[i].pre_max + (uint64_t)db->metas[i].anchor_len > db->max_back ||
+		    db->metas[i].post_max > db->max_fwd)
+			return VG_EFORMAT;
+	return VG_OK;
+}
+
+vg_status scan_db_open(const uint8_t *image, size_t ilen, bool own, void *map, size_t map_len,
+		       bool check_crc, struct scan_db **out)
+{
+	struct scan_db *db = vg_calloc(1, sizeof(*db));
+	const struct img_info *info;
+	const void *p;
+	const uint8_t *pats;
+	size_t len, n, pats_len, nfirst;
+	vg_status rc = VG_EFORMAT;
+
+	if (!db) {
+		if (own)
+			vg_free((void *)image);
+		if (map)
+			munmap(map, map_len);
+		return VG_ENOMEM;
+	}
+	if (own)
+		db->owned = (uint8_t *)image;
+	db->map = map;
+	db->map_len = map_len;
+	if (image_open(&db->img, image, ilen, check_crc) != VG_OK)
+		goto fail;
+	if (!SECTION(SEC_INFO, sizeof(struct img_info), info, n) || n != 1)
+		goto fail;
+	if (!image_section(&db->img, SEC_NAMES, 0, &p, &len) || (len && ((const char *)p)[len - 1]))
+		goto fail;
+	db->names = p;
+	db->names_len = len;
+	if (!image_section(&db->img, SEC_NOTICES, 0, &p, &len))
+		goto fail;
+	db->notices = p;
+	db->notices_len = len;
+	if (!SECTION(SEC_SIGS, sizeof(struct img_sig), db->sigs, db->nsigs) ||
+	    db->nsigs != info->nsigs ||
+	    !SECTION(SEC_DBS, sizeof(struct img_db), db->dbs, db->ndbs) ||
+	    !SECTION(SEC_BODIES, sizeof(struct img_body), db->bodies, db->nbodies) ||
+	    !SECTION(SEC_METAS, sizeof(struct part_meta), db->metas, db->nmetas) ||
+	    !SECTION(SEC_REFS, sizeof(struct part_ref), db->refs, db->nrefs) ||
+	    !SECTION(SEC_LIT_FIRST, sizeof(uint32_t), db->lit_first, nfirst) ||
+	    nfirst != (size_t)info->nlits + 1 ||
+	    !SECTION(SEC_LIT_LEN, sizeof(uint32_t), db->lit_len, n) || n != info->nlits ||
+	    !SECTION(SEC_LIT_POST, sizeof(uint32_t), db->lit_post, n) || n != info->nlits ||
+	    !image_section(&db->img, SEC_PATTERNS, 0, &p, &pats_len))
+		goto fail;
+	pats = p;
+	db->nlits = info->nlits;
+	db->max_back = (size_t)info->max_back;
+	db->max_fwd = (size_t)info->max_fwd;
+	if (info->max_back > (1u << 30) || info->max_fwd > (1u << 30))
+		goto fail;
+	rc = check_bodies(db, pats, pats_len);
+	if (rc != VG_OK)
+		goto fail;
+	rc = VG_EFORMAT;
+	if (hashidx_open(&db->img, SEC_HASHES, &db->hashes) != VG_OK ||
+	    hashidx_open(&db->img, SEC_FPS, &db->fps) != VG_OK ||
+	    !image_section(&db->img, SEC_PREFILTER, 0, &p, &len))
+		goto fail;
+	rc = prefilter_deserialize(p, len, db->nlits, &db->pf);
+	if (rc != VG_OK)
+		goto fail;
+	*out = db;
+	return VG_OK;
+fail:
+	scan_db_free(db);
+	return rc;
+}
+
+uint64_t scan_db_signature_count(const struct scan_db *db)
+{
+	return db->nsigs;
+}
+
+size_t scan_db_db_count(const struct scan_db *db)
+{
+	return db->ndbs;
+}
+
+void scan_db_db_info(const struct scan_db *db, size_t i, struct vg_db_info *out)
+{
+	const struct img_db *d = &db->dbs[i];
+
+	memset(out, 0, sizeof(*out));
+	out->path = scan_db_str(db, d->path);
+	out->name = scan_db_str(db, d->name);
+	out->version = d->version;
+	out->build_time = d->build_time;
+	out->signatures = d->signatures;
+	out->deferred = d->deferred;
+	out->skipped = d->skipped;
+	out->official = d->official != 0;
+}
+
+const uint8_t *scan_db_key(const struct scan_db *db)
+{
+	return db->img.key;
+}
+
+const char *scan_db_notices(const struct scan_db *db, size_t *len)
+{
+	*len = db->notices_len;
+	return db->notices;
+}

@@ -1,0 +1,159 @@
+/* The compiled-database image: see util.h. */
+#include <string.h>
+
+#include <zlib.h>
+
+#include "util/util.h"
+
+#define HEADER_LEN 64u
+#define ALIGN 64u
+
+/* header: magic[8] format u32 nsections u32 key[32] payload_len u64 crc u32 pad u32 */
+struct entry {
+	uint32_t id;
+	uint32_t pad;
+	uint64_t off; /* from the image start */
+	uint64_t len;
+};
+
+void image_writer_init(struct image_writer *w)
+{
+	buf_init(&w->table, UINT32_MAX);
+	buf_init(&w->data, SIZE_MAX);
+	w->nsections = 0;
+}
+
+void image_writer_free(struct image_writer *w)
+{
+	buf_free(&w->table);
+	buf_free(&w->data);
+}
+
+vg_status image_reserve(struct image_writer *w, uint32_t id, size_t len, void **out)
+{
+	struct entry e = {id, 0, 0, len};
+	size_t pad = (ALIGN - w->data.len % ALIGN) % ALIGN;
+	vg_status rc;
+
+	/* one byte more, so that data is never NULL even for empty sections */
+	rc = buf_reserve(&w->data, pad + len + 1);
+	if (rc != VG_OK)
+		return rc;
+	memset(w->data.data + w->data.len, 0, pad + len);
+	w->data.len += pad;
+	e.off = w->data.len; /* relative to data; fixed up in image_finish */
+	rc = buf_append(&w->table, &e, sizeof(e));
+	if (rc != VG_OK)
+		return rc;
+	*out = w->data.data + w->data.len;
+	w->data.len += len;
+	w->nsections++;
+	return VG_OK;
+}
+
+vg_status image_add(struct image_writer *w, uint32_t id, const void *data, size_t len)
+{
+	void *dst;
+	vg_status rc = image_reserve(w, id, len, &dst);
+
+	if (rc == VG_OK && len)
+		memcpy(dst, data, len);
+	return rc;
+}
+
+static uint32_t crc_of(const uint8_t *p, size_t len)
+{
+	uLong crc = crc32(0L, Z_NULL, 0);
+
+	while (len) {
+		uInt n = len > 1u << 30 ? 1u << 30 : (uInt)len;
+		crc = crc32(crc, p, n);
+		p += n;
+		len -= n;
+	}
+	return (uint32_t)crc;
+}
+
+vg_status image_finish(struct image_writer *w, const uint8_t key[IMAGE_KEY_LEN], uint8_t **out,
+		       size_t *len)
+{
+	size_t table_len = w->table.len;
+	size_t data_start = HEADER_LEN + table_len;
+	size_t total;
+	uint8_t *img;
+	uint32_t crc;
+	uint64_t payload;
+
+	data_start = (data_start + ALIGN - 1) / ALIGN * ALIGN;
+	total = data_start + w->data.len;
+	img = vg_calloc(1, total);
+	if (!img)
+		return VG_ENOMEM;
+	for (uint32_t i = 0; i < w->nsections; i++) {
+		struct entry e;
+		memcpy(&e, w->table.data + i * sizeof(e), sizeof(e));
+		e.off += data_start;
+		memcpy(img + HEADER_LEN + i * sizeof(e), &e, sizeof(e));
+	}
+	if (w->data.len)
+		memcpy(img + data_start, w->data.data, w->data.len);
+	payload = total - HEADER_LEN;
+	crc = crc_of(img + HEADER_LEN, (size_t)payload);
+	memcpy(img, IMAGE_MAGIC, 8);
+	memcpy(img + 8, &(uint32_t){IMAGE_FORMAT}, 4);
+	memcpy(img + 12, &w->nsections, 4);
+	memcpy(img + 16, key, IMAGE_KEY_LEN);
+	memcpy(img + 48, &payload, 8);
+	memcpy(img + 56, &crc, 4);
+	*out = img;
+	*len = total;
+	return VG_OK;
+}
+
+vg_status image_open(struct image *img, const uint8_t *bytes, size_t len, bool check_crc)
+{
+	uint32_t format, n, crc;
+	uint64_t payload;
+
+	memset(img, 0, sizeof(*img));
+	if (len < HEADER_LEN || memcmp(bytes, IMAGE_MAGIC, 8) != 0)
+		return VG_EFORMAT;
+	memcpy(&format, bytes + 8, 4);
+	memcpy(&n, bytes + 12, 4);
+	memcpy(&payload, bytes + 48, 8);
+	memcpy(&crc, bytes + 56, 4);
+	if (format != IMAGE_FORMAT || payload != len - HEADER_LEN ||
+	    n > (len - HEADER_LEN) / sizeof(struct entry))
+		return VG_EFORMAT;
+	if (check_crc && crc_of(bytes + HEADER_LEN, (size_t)payload) != crc)
+		return VG_EFORMAT;
+	for (uint32_t i = 0; i < n; i++) {
+		struct entry e;
+		memcpy(&e, bytes + HEADER_LEN + i * sizeof(e), sizeof(e));
+		if (e.off > len || e.len > len - e.off || e.off % ALIGN)
+			return VG_EFORMAT;
+	}
+	img->base = bytes;
+	img->len = len;
+	memcpy(img->key, bytes + 16, IMAGE_KEY_LEN);
+	img->nsections = n;
+	img->table = bytes + HEADER_LEN;
+	return VG_OK;
+}
+
+bool image_section(const struct image *img, uint32_t id, size_t elem, const void **data,
+		   size_t *len)
+{
+	for (uint32_t i = 0; i < img->nsections; i++) {
+		struct entry e;
+		memcpy(&e, img->table + i * sizeof(e), sizeof(e));
+		if (e.id != id)
+			continue;
+		if (elem && e.len % elem)
+			return false;
+		*data = img->base + e.off;
+		*len = (size_t)e.len;
+		return true;
+	}
+	return false;
+}
