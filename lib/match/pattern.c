@@ -2573,3 +2573,27 @@ const struct pattern *pattern_view(const uint8_t *bytes, size_t len)
 		return NULL;
 	return p;
 }
+
+uint32_t pattern_clam_len(const struct pattern *p)
+{
+	uint64_t best = 0;
+
+	for (uint32_t k = 0; k < p->nparts; k++) {
+		const struct ppart *pp = part_at(p, k);
+		const struct pelem *e = elems_of(p) + pp->elem_first;
+		uint64_t len = 0;
+
+		for (uint32_t i = 0; i < pp->elem_count; i++) {
+			uint32_t mn, mx;
+			/* boundary marks in the middle: a (B)/(W) byte set, (L) */
+			if ((e[i].op == OP_SET && e[i].b == 1) || e[i].op == OP_LINE ||
+			    e[i].op == OP_NLINE)
+				continue;
+			elem_span(p, &e[i], &mn, &mx);
+			len += mx;
+		}
+		if (len > best)
+			best = len;
+	}
+	return best > UINT32_MAX ? UINT32_MAX : (uint32_t)best;
+}

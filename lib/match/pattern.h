@@ -49,6 +49,12 @@ uint32_t pattern_nparts(const struct pattern *p);
  * Boyer-Moore matcher, which requires at least 3 bytes. */
 bool pattern_is_plain(const struct pattern *p);
 
+/* The length ClamAV gives this pattern when it sizes the overlap of its scan
+ * buffers (its maxpatlen): the longest part, alternatives at their longest,
+ * (B)/(L)/(W) counted as 0 bytes. Used only to report matches in ClamAV's
+ * order. */
+uint32_t pattern_clam_len(const struct pattern *p);
+
 /* Smallest number of bytes a whole match can span (all parts, minimal gaps). */
 uint64_t pattern_min_len(const struct pattern *p);
 

@@ -199,6 +199,16 @@ struct verify_ctx {
 	const struct img_body *bs;
 };
 
+/* The first of ClamAV's scan buffers that holds a match ending at end: they
+ * are VG_CLAMAV_WINDOW bytes long and start every clam_step bytes (they
+ * overlap by its longest pattern). Matches are reported buffer by buffer. */
+static uint64_t clam_window(const struct scan_db *db, uint64_t end)
+{
+	if (end <= VG_CLAMAV_WINDOW)
+		return 0;
+	return (end - VG_CLAMAV_WINDOW + db->clam_step - 1) / db->clam_step;
+}
+
 static void record_match(struct scan_ctx *c, uint32_t body, uint64_t start, uint64_t end)
 {
 	struct body_state *b = body_state(c, body);
@@ -211,8 +221,8 @@ static void record_match(struct scan_ctx *c, uint32_t body, uint64_t start, uint
 		b->start = start;
 		b->end = end;
 	}
-	if ((end - 1) / VG_CLAMAV_WINDOW < c->min_window)
-		c->min_window = (end - 1) / VG_CLAMAV_WINDOW;
+	if (clam_window(c->db, end) < c->min_window)
+		c->min_window = clam_window(c->db, end);
 }
 
 static int on_occurrence(void *ctx, uint64_t start, uint64_t end)
@@ -454,7 +464,7 @@ static vg_status collect_body_matches(struct scan_ctx *c)
 		f->sig = bs->sig;
 		f->kind = VG_SIG_BODY;
 		f->cls = plain ? 0 : 1;
-		f->window = (b->end - 1) / VG_CLAMAV_WINDOW;
+		f->window = clam_window(c->db, b->end);
 		f->pos = plain ? b->start : b->end;
 		f->offset = b->start;
 		f->offset_known = true;
@@ -573,8 +583,8 @@ static vg_status read_some(int fd, uint8_t *dst, size_t want, size_t *got)
 
 /* Without all-match only the first match in ClamAV's order is reported.
  * Every hit not yet verified ends at or after bound, and a match ends no
- * earlier than its anchor, so once bound lies past the end of the earliest
- * window holding a match, nothing still to come can be reported first. */
+ * earlier than its anchor, so once every match still to come must fall in a
+ * later ClamAV buffer than the earliest one found, nothing can come first. */
 static bool can_stop_early(const struct scan_ctx *c, uint64_t pos)
 {
 	const struct pending *p = c->pending.items;
@@ -585,7 +595,7 @@ static bool can_stop_early(const struct scan_ctx *c, uint64_t pos)
 	for (size_t i = 0; i < c->pending.n; i++)
 		if (p[i].end < bound)
 			bound = p[i].end;
-	return (c->min_window + 1) * (uint64_t)VG_CLAMAV_WINDOW < bound;
+	return clam_window(c->db, bound) > c->min_window;
 }
 
 static const char *limit_name(enum vg_limit_hit l)

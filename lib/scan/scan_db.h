@@ -30,6 +30,7 @@ struct img_info {
 	uint64_t max_fwd;
 	uint32_t flevel;
 	uint32_t nlits;
+	uint64_t clam_maxpatlen; /* for ClamAV's scan-buffer overlap (ordering only) */
 };
 
 struct img_sig {
@@ -103,6 +104,7 @@ struct scan_db {
 	size_t notices_len;
 	size_t max_back;           /* most bytes a verification needs behind an anchor's end */
 	size_t max_fwd;            /* most bytes it needs after an anchor's end */
+	uint64_t clam_step;        /* ClamAV's scan buffers start every clam_step bytes */
 };
 
 static inline const char *scan_db_str(const struct scan_db *db, uint32_t off)

@@ -131,6 +131,8 @@ static vg_status write_bodies(struct sigset *set, struct image_writer *w, struct
 		ib[i].off_n = bs->off.n;
 		ib[i].off_shift = bs->off.shift;
 		pat_bytes += (len + 7) / 8 * 8;
+		if (pattern_clam_len(bs->pat) > info->clam_maxpatlen)
+			info->clam_maxpatlen = pattern_clam_len(bs->pat);
 		nparts += ib[i].nparts;
 		if (nparts > UINT32_MAX / 2) {
 			rc = VG_ELIMIT;
@@ -363,6 +365,9 @@ vg_status scan_db_open(const uint8_t *image, size_t ilen, bool own, void *map, s
 	db->nlits = info->nlits;
 	db->max_back = (size_t)info->max_back;
 	db->max_fwd = (size_t)info->max_fwd;
+	db->clam_step = info->clam_maxpatlen < VG_CLAMAV_WINDOW
+				? VG_CLAMAV_WINDOW - info->clam_maxpatlen
+				: 1;
 	if (info->max_back > (1u << 30) || info->max_fwd > (1u << 30))
 		goto fail;
 	rc = check_bodies(db, pats, pats_len);
