@@ -337,7 +337,7 @@ vg_status scan_db_open(const uint8_t *image, size_t ilen, bool own, void *map, s
 		db->owned = (uint8_t *)image;
 	db->map = map;
 	db->map_len = map_len;
-	if (image_open(&db->img, image, ilen, check_crc) != VG_OK)
+	if (image_open(&db->img, image, ilen, check_crc, map != NULL) != VG_OK)
 		goto fail;
 	if (!SECTION(SEC_INFO, sizeof(struct img_info), info, n) || n != 1)
 		goto fail;

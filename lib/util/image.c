@@ -1,5 +1,6 @@
 /* The compiled-database image: see util.h. */
 #include <string.h>
+#include <sys/mman.h>
 
 #include <zlib.h>
 
@@ -61,13 +62,21 @@ vg_status image_add(struct image_writer *w, uint32_t id, const void *data, size_
 	return rc;
 }
 
-static uint32_t crc_of(const uint8_t *p, size_t len)
+static uint32_t crc_of(const uint8_t *p, size_t len, bool mapped)
 {
 	uLong crc = crc32(0L, Z_NULL, 0);
+	const size_t page = 4096, step = 4u << 20;
 
 	while (len) {
-		uInt n = len > 1u << 30 ? 1u << 30 : (uInt)len;
+		uInt n = len > step ? (uInt)step : (uInt)len;
 		crc = crc32(crc, p, n);
+		if (mapped) {
+			/* release whole pages already summed */
+			uintptr_t a = ((uintptr_t)p + page - 1) & ~(uintptr_t)(page - 1);
+			uintptr_t b = ((uintptr_t)p + n) & ~(uintptr_t)(page - 1);
+			if (b > a)
+				(void)madvise((void *)a, b - a, MADV_DONTNEED);
+		}
 		p += n;
 		len -= n;
 	}
@@ -98,7 +107,7 @@ vg_status image_finish(struct image_writer *w, const uint8_t key[IMAGE_KEY_LEN],
 	if (w->data.len)
 		memcpy(img + data_start, w->data.data, w->data.len);
 	payload = total - HEADER_LEN;
-	crc = crc_of(img + HEADER_LEN, (size_t)payload);
+	crc = crc_of(img + HEADER_LEN, (size_t)payload, false);
 	memcpy(img, IMAGE_MAGIC, 8);
 	memcpy(img + 8, &(uint32_t){IMAGE_FORMAT}, 4);
 	memcpy(img + 12, &w->nsections, 4);
@@ -110,7 +119,8 @@ vg_status image_finish(struct image_writer *w, const uint8_t key[IMAGE_KEY_LEN],
 	return VG_OK;
 }
 
-vg_status image_open(struct image *img, const uint8_t *bytes, size_t len, bool check_crc)
+vg_status image_open(struct image *img, const uint8_t *bytes, size_t len, bool check_crc,
+		     bool mapped)
 {
 	uint32_t format, n, crc;
 	uint64_t payload;
@@ -125,7 +135,7 @@ vg_status image_open(struct image *img, const uint8_t *bytes, size_t len, bool c
 	if (format != IMAGE_FORMAT || payload != len - HEADER_LEN ||
 	    n > (len - HEADER_LEN) / sizeof(struct entry))
 		return VG_EFORMAT;
-	if (check_crc && crc_of(bytes + HEADER_LEN, (size_t)payload) != crc)
+	if (check_crc && crc_of(bytes + HEADER_LEN, (size_t)payload, mapped) != crc)
 		return VG_EFORMAT;
 	for (uint32_t i = 0; i < n; i++) {
 		struct entry e;

@@ -79,7 +79,9 @@ int hex_digit(char c);
  * damage. */
 
 #define IMAGE_MAGIC "VIGILIMG"
-#define IMAGE_FORMAT 1u
+/* Bump whenever the layout of any section changes: old caches are then
+ * refused and rebuilt. */
+#define IMAGE_FORMAT 2u
 #define IMAGE_KEY_LEN 32u
 
 struct image_writer {
@@ -108,8 +110,11 @@ struct image {
 };
 
 /* Checks magic, format, bounds and (when check_crc) the CRC. VG_EFORMAT on
- * any mismatch: the caller then rebuilds. */
-vg_status image_open(struct image *img, const uint8_t *bytes, size_t len, bool check_crc);
+ * any mismatch: the caller then rebuilds. mapped: bytes are a read-only
+ * file mapping, whose pages the checksum pass releases as it goes so that
+ * checking a large image does not count against the process's memory. */
+vg_status image_open(struct image *img, const uint8_t *bytes, size_t len, bool check_crc,
+		     bool mapped);
 /* Finds a section whose length is a multiple of elem (elem 0: any). */
 bool image_section(const struct image *img, uint32_t id, size_t elem, const void **data,
 		   size_t *len);

@@ -68,7 +68,7 @@ static void valid_lines_load(void **state)
 	assert_int_equal(hashidx_write(fx->set.hashes.items, fx->set.hashes.n, &w, 100), VG_OK);
 	assert_int_equal(image_finish(&w, key, &bytes, &len), VG_OK);
 	image_writer_free(&w);
-	assert_int_equal(image_open(&img, bytes, len, true), VG_OK);
+	assert_int_equal(image_open(&img, bytes, len, true, false), VG_OK);
 	assert_int_equal(hashidx_open(&img, 100, &idx), VG_OK);
 	assert_true(hex_decode(MD5_CLAM, 32, md5, &bad));
 	assert_true(hex_decode(SHA1_CLAM, 40, sha1, &bad));
@@ -84,7 +84,7 @@ static void valid_lines_load(void **state)
 	assert_int_equal(hashidx_lookup(&idx, HASH_MD5, 1ull << 40, md5, vals), 1);
 	/* a flipped byte anywhere is caught by the checksum */
 	bytes[len / 2] ^= 1;
-	assert_int_equal(image_open(&img, bytes, len, true), VG_EFORMAT);
+	assert_int_equal(image_open(&img, bytes, len, true, false), VG_EFORMAT);
 	vg_free(bytes);
 }
 
