@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "engine/engine.h"
@@ -149,6 +150,14 @@ static vg_status load_inputs(struct vg_engine *e)
 	return VG_OK;
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 VG_API enum vg_status vg_engine_compile(struct vg_engine *e)
 {
 	uint8_t key[IMAGE_KEY_LEN] = {0};
@@ -156,6 +165,7 @@ VG_API enum vg_status vg_engine_compile(struct vg_engine *e)
 	uint8_t *image = NULL;
 	size_t len = 0;
 	bool cache, stored = false;
+	uint64_t t0, t1, t2;
 	vg_status rc;
 
 	if (!e)
@@ -172,13 +182,16 @@ VG_API enum vg_status vg_engine_compile(struct vg_engine *e)
 		replay_notices(e);
 		return VG_OK;
 	}
+	t0 = now_ms();
 	rc = load_inputs(e);
 	if (rc != VG_OK) {
 		e->state = ENGINE_BROKEN;
 		return rc;
 	}
+	t1 = now_ms();
 	rc = scan_db_compile(&e->set, key, (const char *)e->notices.data, e->notices.len, &image,
 			     &len, err, sizeof(err));
+	t2 = now_ms();
 	/* the text form is not needed once compiled */
 	sigset_free(&e->set);
 	sigset_init(&e->set, e->opts.flevel, e->opts.flags & VG_ENGINE_DETECT_PUA, &e->log);
@@ -197,6 +210,10 @@ VG_API enum vg_status vg_engine_compile(struct vg_engine *e)
 	}
 	e->cache_state = stored ? VG_CACHE_BUILT : VG_CACHE_NONE;
 	e->state = ENGINE_COMPILED;
+	vg_log(&e->user_log, VG_LOG_DEBUG,
+	       "compiled %llu signatures: parsing %llu ms, compiling %llu ms, storing %llu ms",
+	       (unsigned long long)scan_db_signature_count(e->db), (unsigned long long)(t1 - t0),
+	       (unsigned long long)(t2 - t1), (unsigned long long)(now_ms() - t2));
 	return VG_OK;
 }
 

@@ -425,6 +425,23 @@ out:
 	vg_free(valid);
 }
 
+/* The file name of the database a signature (by name offset) came from. */
+static const char *db_name_of(const struct scan_db *db, uint32_t sig)
+{
+	size_t lo = 0, hi = db->ndbs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (db->dbs[mid].end_sig <= sig)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < db->ndbs && db->dbs[lo].first_sig <= sig)
+		return scan_db_str(db, db->dbs[lo].name);
+	return "";
+}
+
 static int cmp_found(const void *pa, const void *pb)
 {
 	const struct found *a = pa, *b = pb;
@@ -486,7 +503,7 @@ static vg_status add_hash_matches(struct scan_ctx *c, unsigned mask,
 		n = hashidx_lookup(&c->db->hashes, (enum hash_alg)alg, c->size, digests[alg], vals);
 		for (size_t i = 0; i < n; i++) {
 			struct found *f;
-			if (vals[i] >= c->db->nsigs)
+			if (vals[i] >= c->db->names_len)
 				continue; /* cannot come from a consistent image */
 			f = grow_push(&c->found);
 			if (!f)
@@ -781,13 +798,12 @@ vg_status scan_run(struct scan_ctx *c, const struct scan_input *in,
 		qsort(c->found.items, c->found.n, sizeof(struct found), cmp_found);
 	for (size_t i = 0; i < c->found.n; i++) {
 		const struct found *f = (const struct found *)c->found.items + i;
-		const struct img_sig *s = &db->sigs[f->sig];
 		struct vg_match m;
 
 		memset(&m, 0, sizeof(m));
-		m.name = scan_db_str(db, s->name);
+		m.name = scan_db_str(db, f->sig);
 		m.kind = (enum vg_sig_kind)f->kind;
-		m.database = s->db < db->ndbs ? scan_db_str(db, db->dbs[s->db].name) : "";
+		m.database = db_name_of(db, f->sig);
 		m.offset = f->offset;
 		m.offset_known = f->offset_known;
 		sum.verdict = VG_VERDICT_FOUND;

@@ -9,7 +9,6 @@
 enum scan_section {
 	SEC_INFO = 1,
 	SEC_NAMES,
-	SEC_SIGS,
 	SEC_DBS,
 	SEC_BODIES,
 	SEC_PATTERNS,
@@ -33,15 +32,12 @@ struct img_info {
 	uint64_t clam_maxpatlen; /* for ClamAV's scan-buffer overlap (ordering only) */
 };
 
-struct img_sig {
-	uint32_t name; /* offset into SEC_NAMES */
-	uint32_t db;
-	uint8_t kind;  /* enum vg_sig_kind */
-	uint8_t pad[3];
-};
-
+/* A signature is known by the offset of its name in SEC_NAMES: names are
+ * stored in load order, so offsets order signatures as loading did, and the
+ * database of a signature is the one whose name range holds the offset. */
 struct img_db {
 	uint32_t path, name; /* offsets into SEC_NAMES */
+	uint32_t first_sig, end_sig; /* name offsets of its signatures: [first, end) */
 	uint32_t version;
 	uint32_t official;
 	int64_t build_time;
@@ -49,7 +45,7 @@ struct img_db {
 };
 
 struct img_body {
-	uint32_t sig;
+	uint32_t sig;       /* its name offset */
 	uint32_t nparts;
 	uint64_t pat_off;   /* into SEC_PATTERNS, 8-aligned */
 	uint64_t pat_len;
@@ -82,7 +78,6 @@ struct scan_db {
 	size_t map_len;
 	const char *names;
 	size_t names_len;
-	const struct img_sig *sigs;
 	size_t nsigs;
 	const struct img_db *dbs;
 	size_t ndbs;

@@ -49,7 +49,6 @@ static uint32_t add_string(struct buf *names, const char *s, vg_status *rc)
 
 static vg_status write_tables(struct sigset *set, struct image_writer *w, struct img_info *info)
 {
-	struct img_sig *sigs;
 	struct img_db *dbs;
 	vg_status rc = VG_OK;
 	uint32_t *db_path, *db_name;
@@ -68,16 +67,8 @@ static vg_status write_tables(struct sigset *set, struct image_writer *w, struct
 	}
 	if (rc == VG_OK)
 		rc = image_add(w, SEC_NAMES, set->names.data, set->names.len);
-	if (rc == VG_OK)
-		rc = image_reserve(w, SEC_SIGS, set->sigs.n * sizeof(*sigs), (void **)&sigs);
 	if (rc != VG_OK)
 		goto out;
-	for (size_t i = 0; i < set->sigs.n; i++) {
-		const struct sig *s = VEC_AT(&set->sigs, struct sig, i);
-		sigs[i].name = s->name;
-		sigs[i].db = s->db;
-		sigs[i].kind = s->kind;
-	}
 	rc = image_reserve(w, SEC_DBS, set->dbs.n * sizeof(*dbs), (void **)&dbs);
 	if (rc != VG_OK)
 		goto out;
@@ -85,12 +76,30 @@ static vg_status write_tables(struct sigset *set, struct image_writer *w, struct
 		const struct db_record *r = VEC_AT(&set->dbs, struct db_record, i);
 		dbs[i].path = db_path[i];
 		dbs[i].name = db_name[i];
+		dbs[i].first_sig = UINT32_MAX;
+		dbs[i].end_sig = 0;
 		dbs[i].version = r->version;
 		dbs[i].official = r->official;
 		dbs[i].build_time = r->build_time;
 		dbs[i].signatures = r->signatures;
 		dbs[i].deferred = r->deferred;
 		dbs[i].skipped = r->skipped;
+	}
+	for (size_t i = 0; i < set->sigs.n; i++) {
+		const struct sig *sg = VEC_AT(&set->sigs, struct sig, i);
+		struct img_db *d = &dbs[sg->db];
+		if (sg->name < d->first_sig)
+			d->first_sig = sg->name;
+		if (sg->name >= d->end_sig)
+			d->end_sig = sg->name + 1;
+	}
+	/* a database without signatures gets an empty range where it stands,
+	 * keeping the ranges ordered for the lookup by name offset */
+	for (size_t i = 0, prev_end = 0; i < set->dbs.n; i++) {
+		if (dbs[i].first_sig == UINT32_MAX)
+			dbs[i].first_sig = dbs[i].end_sig = (uint32_t)prev_end;
+		else
+			prev_end = dbs[i].end_sig;
 	}
 	info->nsigs = set->sigs.n;
 out:
@@ -122,7 +131,7 @@ static vg_status write_bodies(struct sigset *set, struct image_writer *w, struct
 		const struct body_sig *bs = VEC_AT(bodies, struct body_sig, i);
 		size_t len;
 		(void)pattern_bytes(bs->pat, &len);
-		ib[i].sig = bs->sig;
+		ib[i].sig = VEC_AT(&set->sigs, struct sig, bs->sig)->name;
 		ib[i].nparts = pattern_nparts(bs->pat);
 		ib[i].pat_off = pat_bytes;
 		ib[i].pat_len = len;
@@ -292,7 +301,7 @@ static vg_status check_bodies(struct scan_db *db, const uint8_t *pats, size_t pa
 	for (size_t i = 0; i < db->nbodies; i++) {
 		const struct img_body *b = &db->bodies[i];
 		if (b->pat_off > pats_len || b->pat_len > pats_len - b->pat_off ||
-		    b->sig >= db->nsigs || b->part_first > db->nmetas ||
+		    b->sig >= db->names_len || b->part_first > db->nmetas ||
 		    b->nparts > db->nmetas - b->part_first || b->off_kind > SIG_OFF_EOF)
 			return VG_EFORMAT;
 		db->pats[i] = pattern_view(pats + b->pat_off, (size_t)b->pat_len);
@@ -349,9 +358,8 @@ vg_status scan_db_open(const uint8_t *image, size_t ilen, bool own, void *map, s
 		goto fail;
 	db->notices = p;
 	db->notices_len = len;
-	if (!SECTION(SEC_SIGS, sizeof(struct img_sig), db->sigs, db->nsigs) ||
-	    db->nsigs != info->nsigs ||
-	    !SECTION(SEC_DBS, sizeof(struct img_db), db->dbs, db->ndbs) ||
+	db->nsigs = info->nsigs;
+	if (!SECTION(SEC_DBS, sizeof(struct img_db), db->dbs, db->ndbs) ||
 	    !SECTION(SEC_BODIES, sizeof(struct img_body), db->bodies, db->nbodies) ||
 	    !SECTION(SEC_METAS, sizeof(struct part_meta), db->metas, db->nmetas) ||
 	    !SECTION(SEC_REFS, sizeof(struct part_ref), db->refs, db->nrefs) ||

@@ -103,7 +103,9 @@ static vg_status load_line(struct sigset *s, const struct db_text *t, const char
 			return rc;
 		}
 		/* re-fetch: sigdb_add_sig does not move s->hashes, but be explicit */
-		VEC_AT(&s->hashes, struct hash_entry, s->hashes.n - 1)->value = sig;
+		/* the index stores name offsets: they order signatures as loaded */
+		VEC_AT(&s->hashes, struct hash_entry, s->hashes.n - 1)->value =
+			VEC_AT(&s->sigs, struct sig, sig)->name;
 		*counted = true;
 	}
 	return VG_OK;

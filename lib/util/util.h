@@ -81,7 +81,7 @@ int hex_digit(char c);
 #define IMAGE_MAGIC "VIGILIMG"
 /* Bump whenever the layout of any section changes: old caches are then
  * refused and rebuilt. */
-#define IMAGE_FORMAT 2u
+#define IMAGE_FORMAT 3u
 #define IMAGE_KEY_LEN 32u
 
 struct image_writer {

@@ -75,10 +75,12 @@ static void valid_lines_load(void **state)
 	assert_int_equal(hashidx_algs_for_size(&idx, 544), 7);
 	assert_int_equal(hashidx_algs_for_size(&idx, 9999), 1); /* the MD5 wildcard */
 	assert_int_equal(hashidx_lookup(&idx, HASH_MD5, 544, md5, vals), 2);
-	assert_int_equal(vals[0], 5); /* exact size first; of equal lines the last loaded (as clamscan) */
-	assert_int_equal(vals[1], 3); /* then the wildcard */
+	/* values are name offsets; exact size first, and of equal lines the last
+	 * loaded (as clamscan) */
+	assert_string_equal((char *)fx->set.names.data + vals[0], "Cut.UNOFFICIAL");
+	assert_string_equal((char *)fx->set.names.data + vals[1], "Clam.Wild.UNOFFICIAL");
 	assert_int_equal(hashidx_lookup(&idx, HASH_MD5, 545, md5, vals), 2);
-	assert_int_equal(vals[0], 1);
+	assert_string_equal((char *)fx->set.names.data + vals[0], "Clam.Upper.UNOFFICIAL");
 	assert_int_equal(hashidx_lookup(&idx, HASH_SHA1, 544, sha1, vals), 1);
 	assert_int_equal(hashidx_lookup(&idx, HASH_SHA1, 543, sha1, vals), 0);
 	assert_int_equal(hashidx_lookup(&idx, HASH_MD5, 1ull << 40, md5, vals), 1);
