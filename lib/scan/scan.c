@@ -361,68 +361,110 @@ static void run_pending(struct scan_ctx *c)
 
 /* Multi-part signatures: a match is a chain of one occurrence per part, in
  * order, each starting within the gap allowed after the previous one ends.
- * Finds the chain whose last part ends first. */
+ * Part by part, the valid ends of the previous part are sorted, so each
+ * occurrence finds its possible predecessors by binary search; with an
+ * unbounded gap any earlier end will do, and a prefix minimum gives the
+ * earliest chain start. Reports the chain whose last part ends first. */
+struct chain_end {
+	uint64_t end;
+	uint64_t start; /* earliest start of a chain ending here */
+};
+
+static int cmp_chain_end(const void *pa, const void *pb)
+{
+	const struct chain_end *a = pa, *b = pb;
+
+	if (a->end != b->end)
+		return a->end < b->end ? -1 : 1;
+	return a->start < b->start ? -1 : a->start > b->start;
+}
+
+/* Index of the first element with end > limit. */
+static size_t ends_upto(const struct chain_end *v, size_t n, uint64_t limit)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (v[mid].end <= limit)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 static void resolve_multipart(struct scan_ctx *c, uint32_t body)
 {
 	const struct pattern *pat = c->db->pats[body];
 	uint32_t nparts = c->db->bodies[body].nparts;
 	struct body_state *b = &c->bodies[body];
-	struct occ *occs = c->occs.items;
-	/* per occurrence: reachable and the start of its chain, kept in place
-	 * by marking: end of a valid chain ending here */
-	uint64_t *chain_start;
-	bool *valid;
-	uint32_t n = b->nocc, idx = 0;
-	uint32_t *list;
+	const struct occ *occs = c->occs.items;
+	struct chain_end *prev = NULL, *next = NULL;
+	uint64_t *pmin = NULL;
+	size_t nprev = 0, n = b->nocc;
 
 	if (nparts < 2 || n == 0)
 		return;
-	list = vg_calloc(n, sizeof(uint32_t));
-	chain_start = vg_calloc(n, sizeof(uint64_t));
-	valid = vg_calloc(n, sizeof(bool));
-	if (!list || !chain_start || !valid) {
+	prev = vg_calloc(n, sizeof(*prev));
+	next = vg_calloc(n, sizeof(*next));
+	pmin = vg_calloc(n, sizeof(*pmin));
+	if (!prev || !next || !pmin) {
 		c->err = VG_ENOMEM;
 		goto out;
 	}
-	for (uint32_t o = b->occ_head; o && idx < n; o = occs[o - 1].next)
-		list[idx++] = o - 1;
-	n = idx;
-	for (uint32_t i = 0; i < n; i++) {
-		if (occs[list[i]].part == 0) {
-			valid[i] = true;
-			chain_start[i] = occs[list[i]].start;
+	for (uint32_t o = b->occ_head; o; o = occs[o - 1].next)
+		if (occs[o - 1].part == 0 && nprev < n) {
+			prev[nprev].end = occs[o - 1].end;
+			prev[nprev].start = occs[o - 1].start;
+			nprev++;
 		}
-	}
-	for (uint32_t part = 1; part < nparts; part++) {
+	for (uint32_t part = 1; part < nparts && nprev; part++) {
 		struct pattern_part_info pi;
+		size_t nnext = 0;
+
 		pattern_part_info(pat, part, &pi);
-		for (uint32_t i = 0; i < n; i++) {
-			const struct occ *o = &occs[list[i]];
-			if (o->part != part)
+		qsort(prev, nprev, sizeof(*prev), cmp_chain_end);
+		for (size_t i = 0; i < nprev; i++)
+			pmin[i] = i && pmin[i - 1] < prev[i].start ? pmin[i - 1] : prev[i].start;
+		for (uint32_t o = b->occ_head; o; o = occs[o - 1].next) {
+			const struct occ *oc = &occs[o - 1];
+			size_t hi, lo;
+			uint64_t best;
+
+			if (oc->part != part || oc->start < pi.gap_min || nnext >= n)
 				continue;
-			for (uint32_t j = 0; j < n; j++) {
-				const struct occ *p = &occs[list[j]];
-				uint64_t gap;
-				if (!valid[j] || p->part != part - 1 || o->start < p->end)
+			hi = ends_upto(prev, nprev, oc->start - pi.gap_min);
+			if (hi == 0)
+				continue;
+			if (pi.gap_max == PATTERN_GAP_INF || oc->start <= pi.gap_max) {
+				best = pmin[hi - 1];
+			} else {
+				lo = ends_upto(prev, nprev, oc->start - pi.gap_max - 1);
+				if (lo >= hi)
 					continue;
-				gap = o->start - p->end;
-				if (gap < pi.gap_min || gap > pi.gap_max)
-					continue;
-				if (!valid[i] || chain_start[j] < chain_start[i])
-					chain_start[i] = chain_start[j];
-				valid[i] = true;
+				best = prev[lo].start;
+				for (size_t k = lo + 1; k < hi; k++)
+					if (prev[k].start < best)
+						best = prev[k].start;
 			}
+			next[nnext].end = oc->end;
+			next[nnext].start = best;
+			nnext++;
+		}
+		{
+			struct chain_end *t = prev;
+			prev = next;
+			next = t;
+			nprev = nnext;
 		}
 	}
-	for (uint32_t i = 0; i < n; i++) {
-		const struct occ *o = &occs[list[i]];
-		if (o->part == nparts - 1 && valid[i])
-			record_match(c, body, chain_start[i], o->end);
-	}
+	for (size_t i = 0; i < nprev; i++)
+		record_match(c, body, prev[i].start, prev[i].end);
 out:
-	vg_free(list);
-	vg_free(chain_start);
-	vg_free(valid);
+	vg_free(prev);
+	vg_free(next);
+	vg_free(pmin);
 }
 
 /* The file name of the database a signature (by name offset) came from. */
