@@ -296,6 +296,7 @@ static void verify_hit(struct scan_ctx *c, uint32_t lit, uint64_t end)
 		const struct part_ref *ref = &db->refs[r];
 		const struct body_state *b = &c->bodies[ref->body];
 		struct verify_ctx v;
+		const struct pattern *pat;
 
 		if (ref->single && b->stamp == c->stamp && b->matched)
 			continue; /* a later occurrence cannot come first */
@@ -306,7 +307,9 @@ static void verify_hit(struct scan_ctx *c, uint32_t lit, uint64_t end)
 		v.part = ref->part;
 		v.nparts = ref->single ? 1 : db->bodies[ref->body].nparts;
 		v.bs = &db->bodies[ref->body];
-		pattern_part_verify(db->pats[ref->body], ref->part, &w, anchor_pos, on_occurrence, &v);
+		pat = scan_db_pattern(db, ref->body);
+		if (pat)
+			pattern_part_verify(pat, ref->part, &w, anchor_pos, on_occurrence, &v);
 		if (ref->single && b->stamp == c->stamp && b->matched)
 			ls->done++;
 	}
@@ -396,7 +399,7 @@ static size_t ends_upto(const struct chain_end *v, size_t n, uint64_t limit)
 
 static void resolve_multipart(struct scan_ctx *c, uint32_t body)
 {
-	const struct pattern *pat = c->db->pats[body];
+	const struct pattern *pat = scan_db_pattern(c->db, body);
 	uint32_t nparts = c->db->bodies[body].nparts;
 	struct body_state *b = &c->bodies[body];
 	const struct occ *occs = c->occs.items;
@@ -404,7 +407,7 @@ static void resolve_multipart(struct scan_ctx *c, uint32_t body)
 	uint64_t *pmin = NULL;
 	size_t nprev = 0, n = b->nocc;
 
-	if (nparts < 2 || n == 0)
+	if (nparts < 2 || n == 0 || !pat)
 		return;
 	prev = vg_calloc(n, sizeof(*prev));
 	next = vg_calloc(n, sizeof(*next));
@@ -512,7 +515,8 @@ static vg_status collect_body_matches(struct scan_ctx *c)
 		const struct img_body *bs = &c->db->bodies[t[i]];
 		struct body_state *b = &c->bodies[t[i]];
 		struct found *f;
-		bool plain = pattern_is_plain(c->db->pats[t[i]]);
+		const struct pattern *pat = scan_db_pattern(c->db, t[i]);
+		bool plain = pat && pattern_is_plain(pat);
 
 		if (!b->matched)
 			continue;

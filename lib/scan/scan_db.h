@@ -82,7 +82,8 @@ struct scan_db {
 	const struct img_db *dbs;
 	size_t ndbs;
 	const struct img_body *bodies;
-	const struct pattern **pats; /* per body, into SEC_PATTERNS */
+	const uint8_t *patterns;   /* SEC_PATTERNS */
+	size_t patterns_len;
 	size_t nbodies;
 	const struct part_meta *metas;
 	size_t nmetas;
@@ -101,6 +102,17 @@ struct scan_db {
 	size_t max_fwd;            /* most bytes it needs after an anchor's end */
 	uint64_t clam_step;        /* ClamAV's scan buffers start every clam_step bytes */
 };
+
+/* The compiled pattern of body i, used in place. Its header is checked
+ * here, on first use, rather than when the image is opened, so that opening
+ * does not touch every pattern's page; NULL if it is inconsistent. */
+static inline const struct pattern *scan_db_pattern(const struct scan_db *db, size_t i)
+{
+	const struct img_body *b = &db->bodies[i];
+	const struct pattern *p = pattern_view(db->patterns + b->pat_off, (size_t)b->pat_len);
+
+	return p && pattern_nparts(p) == b->nparts ? p : NULL;
+}
 
 static inline const char *scan_db_str(const struct scan_db *db, uint32_t off)
 {

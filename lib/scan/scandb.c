@@ -283,7 +283,6 @@ void scan_db_free(struct scan_db *db)
 	if (!db)
 		return;
 	prefilter_free(db->pf);
-	vg_free(db->pats);
 	vg_free(db->owned);
 	if (db->map)
 		munmap(db->map, db->map_len);
@@ -293,19 +292,14 @@ void scan_db_free(struct scan_db *db)
 #define SECTION(id, elem, ptr, count)                                                      \
 	(image_section(&db->img, (id), (elem), &p, &len) && ((ptr) = p, (count) = len / (elem), 1))
 
-static vg_status check_bodies(struct scan_db *db, const uint8_t *pats, size_t pats_len)
+static vg_status check_bodies(struct scan_db *db)
 {
-	db->pats = vg_calloc(db->nbodies + 1, sizeof(*db->pats));
-	if (!db->pats)
-		return VG_ENOMEM;
 	for (size_t i = 0; i < db->nbodies; i++) {
 		const struct img_body *b = &db->bodies[i];
-		if (b->pat_off > pats_len || b->pat_len > pats_len - b->pat_off ||
-		    b->sig >= db->names_len || b->part_first > db->nmetas ||
-		    b->nparts > db->nmetas - b->part_first || b->off_kind > SIG_OFF_EOF)
-			return VG_EFORMAT;
-		db->pats[i] = pattern_view(pats + b->pat_off, (size_t)b->pat_len);
-		if (!db->pats[i] || pattern_nparts(db->pats[i]) != b->nparts)
+		if (b->pat_off > db->patterns_len || b->pat_len > db->patterns_len - b->pat_off ||
+		    b->pat_off % 8 || b->sig >= db->names_len || b->part_first > db->nmetas ||
+		    b->nparts > db->nmetas - b->part_first || b->nparts == 0 ||
+		    b->off_kind > SIG_OFF_EOF)
 			return VG_EFORMAT;
 	}
 	for (size_t i = 0; i < db->nrefs; i++) {
@@ -331,8 +325,7 @@ vg_status scan_db_open(const uint8_t *image, size_t ilen, bool own, void *map, s
 	struct scan_db *db = vg_calloc(1, sizeof(*db));
 	const struct img_info *info;
 	const void *p;
-	const uint8_t *pats;
-	size_t len, n, pats_len, nfirst;
+	size_t len, n, nfirst;
 	vg_status rc = VG_EFORMAT;
 
 	if (!db) {
@@ -367,9 +360,9 @@ vg_status scan_db_open(const uint8_t *image, size_t ilen, bool own, void *map, s
 	    nfirst != (size_t)info->nlits + 1 ||
 	    !SECTION(SEC_LIT_LEN, sizeof(uint32_t), db->lit_len, n) || n != info->nlits ||
 	    !SECTION(SEC_LIT_POST, sizeof(uint32_t), db->lit_post, n) || n != info->nlits ||
-	    !image_section(&db->img, SEC_PATTERNS, 0, &p, &pats_len))
+	    !image_section(&db->img, SEC_PATTERNS, 0, &p, &db->patterns_len))
 		goto fail;
-	pats = p;
+	db->patterns = p;
 	db->nlits = info->nlits;
 	db->max_back = (size_t)info->max_back;
 	db->max_fwd = (size_t)info->max_fwd;
@@ -378,7 +371,7 @@ vg_status scan_db_open(const uint8_t *image, size_t ilen, bool own, void *map, s
 				: 1;
 	if (info->max_back > (1u << 30) || info->max_fwd > (1u << 30))
 		goto fail;
-	rc = check_bodies(db, pats, pats_len);
+	rc = check_bodies(db);
 	if (rc != VG_OK)
 		goto fail;
 	rc = VG_EFORMAT;

@@ -75,13 +75,13 @@ int hex_digit(char c);
  * Compiled databases are written as one image so the same bytes serve a
  * freshly compiled engine (in memory) and a cached one (mapped from disk).
  * Layout: a 64-byte header, a section table, then the sections, each
- * aligned to 64 bytes. A CRC-32 over everything after the header detects
- * damage. */
+ * aligned to 64 bytes. An XXH3-64 checksum over everything after the
+ * header detects damage. */
 
 #define IMAGE_MAGIC "VIGILIMG"
 /* Bump whenever the layout of any section changes: old caches are then
  * refused and rebuilt. */
-#define IMAGE_FORMAT 3u
+#define IMAGE_FORMAT 4u
 #define IMAGE_KEY_LEN 32u
 
 struct image_writer {
