@@ -22,9 +22,8 @@ static int cmp_key(const struct hash_entry *a, const struct hash_entry *b)
 	return memcmp(a->digest, b->digest, hash_len[a->alg]);
 }
 
-static int cmp_entry(const void *pa, const void *pb)
+static int cmp_entry(const struct hash_entry *a, const struct hash_entry *b)
 {
-	const struct hash_entry *a = pa, *b = pb;
 	int c = cmp_key(a, b);
 
 	if (c)
@@ -32,80 +31,169 @@ static int cmp_entry(const void *pa, const void *pb)
 	return a->value < b->value ? -1 : a->value > b->value;
 }
 
+/* Sort order of an entry in 64 bits: algorithm, wildcard, size, then the
+ * first digest bits. Entries with equal keys are ordered by cmp_entry. */
+struct sort_key {
+	uint64_t key;
+	uint32_t idx;
+};
+
+static uint64_t key_of(const struct hash_entry *e)
+{
+	uint64_t d = (uint64_t)e->digest[0] << 21 | (uint64_t)e->digest[1] << 13 |
+		     (uint64_t)e->digest[2] << 5 | (uint64_t)e->digest[3] >> 3;
+	uint64_t size = e->wild ? 0 : (e->size > UINT32_MAX ? UINT32_MAX : e->size);
+
+	return (uint64_t)e->alg << 62 | (uint64_t)e->wild << 61 | size << 29 | d;
+}
+
+static int cmp_tie(const void *pa, const void *pb, void *base)
+{
+	const struct sort_key *a = pa, *b = pb;
+	const struct hash_entry *e = base;
+	return cmp_entry(&e[a->idx], &e[b->idx]);
+}
+
+/* An LSD radix sort of the 64-bit keys (millions of hash lines sort in a
+ * fraction of what qsort with a comparator takes), then the rare runs of
+ * equal keys by the full comparison. */
+static vg_status sort_entries(const struct hash_entry *e, size_t n, struct sort_key **out)
+{
+	struct sort_key *a = vg_reallocarray(NULL, n + 1, sizeof(*a));
+	struct sort_key *b = vg_reallocarray(NULL, n + 1, sizeof(*b));
+	size_t count[256];
+
+	if (!a || !b) {
+		vg_free(a);
+		vg_free(b);
+		return VG_ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		a[i].key = key_of(&e[i]);
+		a[i].idx = (uint32_t)i;
+	}
+	for (unsigned shift = 0; shift < 64; shift += 8) {
+		size_t sum = 0;
+		memset(count, 0, sizeof(count));
+		for (size_t i = 0; i < n; i++)
+			count[(a[i].key >> shift) & 0xff]++;
+		if (count[(a[0].key >> shift) & 0xff] == n)
+			continue; /* this byte is the same everywhere */
+		for (int k = 0; k < 256; k++) {
+			size_t c = count[k];
+			count[k] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			b[count[(a[i].key >> shift) & 0xff]++] = a[i];
+		{
+			struct sort_key *t = a;
+			a = b;
+			b = t;
+		}
+	}
+	vg_free(b);
+	for (size_t i = 0; i < n;) {
+		size_t j = i + 1;
+		while (j < n && a[j].key == a[i].key)
+			j++;
+		if (j - i > 1)
+			qsort_r(a + i, j - i, sizeof(*a), cmp_tie, (void *)e);
+		i = j;
+	}
+	*out = a;
+	return VG_OK;
+}
+
 vg_status hashidx_write(struct hash_entry *e, size_t n, struct image_writer *w,
 			uint32_t section_base)
 {
+	struct sort_key *order = NULL;
+	uint8_t *keep = NULL;
 	size_t start = 0;
-	vg_status rc = VG_OK;
+	vg_status rc;
 
-	if (n)
-		qsort(e, n, sizeof(*e), cmp_entry);
+	if (n > UINT32_MAX)
+		return VG_ELIMIT;
+	rc = sort_entries(e, n, &order);
+	if (rc != VG_OK)
+		return rc;
+	keep = vg_malloc(n + 1);
+	if (!keep) {
+		rc = VG_ENOMEM;
+		goto out;
+	}
+#define AT(i) (&e[order[(i)].idx])
 	for (int alg = 0; alg < HASH_NALGS && rc == VG_OK; alg++) {
-		size_t end = start, nexact = 0, nwild = 0, nruns = 0, k;
-		uint8_t *ent = NULL, *wild = NULL;
-		struct size_run *runs = NULL;
-		size_t rl = rec_len(alg);
+		size_t end = start, nexact = 0, nwild = 0, nruns = 0, k = 0, x = 0, y = 0;
+		uint64_t last_size = UINT64_MAX;
+		uint32_t sec = section_base + (uint32_t)alg * 3;
+		size_t rl = rec_len(alg), first = w->nsections;
+		struct size_run *runs;
+		uint8_t *ent, *wild;
 
-		while (end < n && e[end].alg == alg)
+		while (end < n && AT(end)->alg == alg)
 			end++;
-		/* count distinct keys; of equal ones the last (highest value) wins */
+		/* one pass to decide and count: of equal keys the last (highest
+		 * value) wins, and each distinct size opens a run */
 		for (size_t i = start; i < end; i++) {
-			if (i + 1 < end && cmp_key(&e[i], &e[i + 1]) == 0)
+			const struct hash_entry *h = AT(i), *nx = i + 1 < end ? AT(i + 1) : NULL;
+			keep[i] = !(nx && cmp_key(h, nx) == 0);
+			if (!keep[i])
 				continue;
-			if (e[i].wild) {
+			if (h->wild) {
 				nwild++;
-			} else {
-				if (nexact == 0 || e[i].size != e[i - 1].size || nruns == 0)
-					nruns++;
-				nexact++;
-			}
-		}
-		/* nruns above may overcount when a duplicate sits between two
-		 * equal sizes; size the array for the worst case */
-		runs = vg_calloc(nexact + 1, sizeof(*runs));
-		ent = vg_malloc(nexact * rl + 1);
-		wild = vg_malloc(nwild * rl + 1);
-		if (!runs || !ent || !wild) {
-			rc = VG_ENOMEM;
-			goto next;
-		}
-		nruns = 0;
-		nexact = nwild = 0;
-		for (size_t i = start; i < end; i++) {
-			uint8_t *dst;
-			if (i + 1 < end && cmp_key(&e[i], &e[i + 1]) == 0)
 				continue;
-			if (e[i].wild) {
-				dst = wild + nwild++ * rl;
-			} else {
-				if (e[i].size > UINT32_MAX) {
-					rc = VG_ELIMIT;
-					goto next;
-				}
-				if (nruns == 0 || runs[nruns - 1].size != (uint32_t)e[i].size) {
-					runs[nruns].size = (uint32_t)e[i].size;
-					runs[nruns].first = (uint32_t)nexact;
-					nruns++;
-				}
-				dst = ent + nexact++ * rl;
 			}
-			memcpy(dst, e[i].digest, hash_len[alg]);
-			memcpy(dst + hash_len[alg], &e[i].value, 4);
+			if (h->size > UINT32_MAX) {
+				rc = VG_ELIMIT;
+				goto out;
+			}
+			if (h->size != last_size)
+				nruns++;
+			last_size = h->size;
+			nexact++;
 		}
-		runs[nruns].size = UINT32_MAX;
-		runs[nruns].first = (uint32_t)nexact;
-		k = section_base + (uint32_t)alg * 3;
-		rc = image_add(w, (uint32_t)k, runs, (nruns + 1) * sizeof(*runs));
+		rc = image_reserve(w, sec, (nruns + 1) * sizeof(*runs), (void **)&runs);
 		if (rc == VG_OK)
-			rc = image_add(w, (uint32_t)k + 1, ent, nexact * rl);
+			rc = image_reserve(w, sec + 1, nexact * rl, (void **)&ent);
 		if (rc == VG_OK)
-			rc = image_add(w, (uint32_t)k + 2, wild, nwild * rl);
-next:
-		vg_free(runs);
-		vg_free(ent);
-		vg_free(wild);
+			rc = image_reserve(w, sec + 2, nwild * rl, (void **)&wild);
+		if (rc != VG_OK)
+			goto out;
+		/* reserving may have moved the buffer: point again by offset */
+		runs = (struct size_run *)(void *)(w->data.data + w->offs[first]);
+		ent = w->data.data + w->offs[first + 1];
+		wild = w->data.data + w->offs[first + 2];
+		/* one pass to fill */
+		last_size = UINT64_MAX;
+		for (size_t i = start; i < end; i++) {
+			const struct hash_entry *h = AT(i);
+			uint8_t *dst;
+			if (!keep[i])
+				continue;
+			if (h->wild) {
+				dst = wild + y++ * rl;
+			} else {
+				if (h->size != last_size) {
+					runs[k].size = (uint32_t)h->size;
+					runs[k].first = (uint32_t)x;
+					k++;
+				}
+				last_size = h->size;
+				dst = ent + x++ * rl;
+			}
+			memcpy(dst, h->digest, hash_len[alg]);
+			memcpy(dst + hash_len[alg], &h->value, 4);
+		}
+		runs[k].size = UINT32_MAX;
+		runs[k].first = (uint32_t)x;
 		start = end;
 	}
+#undef AT
+out:
+	vg_free(keep);
+	vg_free(order);
 	return rc;
 }
 

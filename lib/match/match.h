@@ -26,7 +26,7 @@ struct hash_entry {
 
 #define HASHIDX_SECTIONS (3u * HASH_NALGS)
 
-/* Sorts entries in place and writes the index as sections section_base ..
+/* Writes the index of entries (left unchanged) as sections section_base ..
  * section_base + HASHIDX_SECTIONS - 1. Of entries with the same algorithm,
  * size and digest only the highest value (the last loaded) is kept, as
  * ClamAV reports the last one. Sizes must be below 2^32. */

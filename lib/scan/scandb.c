@@ -5,6 +5,8 @@
  * every count and index the scan loop relies on without reading the large
  * tables (names, hashes): lookups into those are bounds-checked where they
  * are used, so opening stays fast and touches few pages. */
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -109,7 +111,7 @@ out:
 }
 
 static vg_status write_bodies(struct sigset *set, struct image_writer *w, struct img_info *info,
-			      char *err, size_t errlen)
+			      struct literal **lits_out, size_t *nlits_out)
 {
 	const struct vec *bodies = &set->bodies;
 	size_t n = bodies->n, nparts = 0, k = 0, pat_bytes = 0, nlits = 0;
@@ -119,9 +121,7 @@ static vg_status write_bodies(struct sigset *set, struct image_writer *w, struct
 	struct part_meta *metas = NULL;
 	struct part_ref *refs = NULL;
 	uint32_t *lit_first = NULL, *lit_len = NULL, *lit_post = NULL;
-	uint8_t *pats, *hs = NULL;
-	struct prefilter *pf = NULL;
-	size_t hs_len = 0;
+	uint8_t *pats;
 	vg_status rc = VG_ENOMEM;
 
 	ib = vg_calloc(n + 1, sizeof(*ib));
@@ -217,13 +217,7 @@ static vg_status write_bodies(struct sigset *set, struct image_writer *w, struct
 	}
 	lit_first[nlits] = (uint32_t)nparts;
 	info->nlits = (uint32_t)nlits;
-	rc = prefilter_build(lits, nlits, &pf, err, errlen);
-	if (rc == VG_OK)
-		rc = prefilter_serialize(pf, &hs, &hs_len);
-	if (rc == VG_OK)
-		rc = image_add(w, SEC_PREFILTER, hs, hs_len);
-	if (rc == VG_OK)
-		rc = image_add(w, SEC_METAS, metas, nparts * sizeof(*metas));
+	rc = image_add(w, SEC_METAS, metas, nparts * sizeof(*metas));
 	if (rc == VG_OK)
 		rc = image_add(w, SEC_REFS, refs, nparts * sizeof(*refs));
 	if (rc == VG_OK)
@@ -232,9 +226,12 @@ static vg_status write_bodies(struct sigset *set, struct image_writer *w, struct
 		rc = image_add(w, SEC_LIT_LEN, lit_len, nlits * sizeof(uint32_t));
 	if (rc == VG_OK)
 		rc = image_add(w, SEC_LIT_POST, lit_post, nlits * sizeof(uint32_t));
+	if (rc == VG_OK) {
+		*lits_out = lits; /* transferred */
+		*nlits_out = nlits;
+		lits = NULL;
+	}
 out:
-	prefilter_free(pf);
-	vg_free(hs);
 	vg_free(ib);
 	vg_free(metas);
 	vg_free(lb);
@@ -246,31 +243,75 @@ out:
 	return rc;
 }
 
+/* Vectorscan's compiler is most of a cold compile; it runs in its own
+ * thread while this one writes the hash indexes and the rest. */
+struct prefilter_job {
+	const struct literal *lits;
+	size_t n;
+	struct prefilter *pf;
+	vg_status rc;
+	char err[256];
+};
+
+static void *prefilter_thread(void *arg)
+{
+	struct prefilter_job *j = arg;
+
+	j->rc = prefilter_build(j->lits, j->n, &j->pf, j->err, sizeof(j->err));
+	return NULL;
+}
+
 vg_status scan_db_compile(struct sigset *set, const uint8_t key[IMAGE_KEY_LEN],
 			  const char *notices, size_t notices_len, uint8_t **image, size_t *len,
 			  char *err, size_t errlen)
 {
 	struct image_writer w;
 	struct img_info info;
+	struct literal *lits = NULL;
+	struct prefilter_job job;
+	pthread_t th;
+	bool threaded = false;
+	uint8_t *hs = NULL;
+	size_t nlits = 0, hs_len = 0;
 	vg_status rc;
 
 	memset(&info, 0, sizeof(info));
+	memset(&job, 0, sizeof(job));
 	info.flevel = set->flevel;
 	image_writer_init(&w);
 	rc = write_tables(set, &w, &info);
 	if (rc == VG_OK)
-		rc = write_bodies(set, &w, &info, err, errlen);
-	/* hashidx_write sorts the set's vectors in place: the set is spent */
+		rc = write_bodies(set, &w, &info, &lits, &nlits);
+	if (rc == VG_OK) {
+		job.lits = lits;
+		job.n = nlits;
+		threaded = pthread_create(&th, NULL, prefilter_thread, &job) == 0;
+		if (!threaded)
+			prefilter_thread(&job);
+	}
 	if (rc == VG_OK)
 		rc = hashidx_write(set->hashes.items, set->hashes.n, &w, SEC_HASHES);
 	if (rc == VG_OK)
 		rc = hashidx_write(set->fps.items, set->fps.n, &w, SEC_FPS);
 	if (rc == VG_OK)
 		rc = image_add(&w, SEC_NOTICES, notices, notices ? notices_len : 0);
+	if (threaded)
+		pthread_join(th, NULL);
+	if (rc == VG_OK && job.rc != VG_OK) {
+		rc = job.rc;
+		snprintf(err, errlen, "%s", job.err);
+	}
+	if (rc == VG_OK)
+		rc = prefilter_serialize(job.pf, &hs, &hs_len);
+	if (rc == VG_OK)
+		rc = image_add(&w, SEC_PREFILTER, hs, hs_len);
 	if (rc == VG_OK)
 		rc = image_add(&w, SEC_INFO, &info, sizeof(info));
 	if (rc == VG_OK)
 		rc = image_finish(&w, key, image, len);
+	prefilter_free(job.pf);
+	vg_free(hs);
+	vg_free(lits);
 	image_writer_free(&w);
 	return rc;
 }

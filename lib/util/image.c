@@ -19,38 +19,41 @@ struct entry {
 	uint64_t len;
 };
 
+/* Where the first section may start: after the header and the largest table. */
+#define DATA_START (((HEADER_LEN + IMAGE_MAX_SECTIONS * sizeof(struct entry)) + ALIGN - 1) / ALIGN * ALIGN)
+
 void image_writer_init(struct image_writer *w)
 {
-	buf_init(&w->table, UINT32_MAX);
 	buf_init(&w->data, SIZE_MAX);
 	w->nsections = 0;
 }
 
 void image_writer_free(struct image_writer *w)
 {
-	buf_free(&w->table);
 	buf_free(&w->data);
 }
 
 vg_status image_reserve(struct image_writer *w, uint32_t id, size_t len, void **out)
 {
-	struct entry e = {id, 0, 0, len};
-	size_t pad = (ALIGN - w->data.len % ALIGN) % ALIGN;
+	size_t start = w->data.len < DATA_START ? DATA_START : w->data.len;
+	size_t pad = (ALIGN - start % ALIGN) % ALIGN;
+	size_t grow = start - w->data.len + pad;
 	vg_status rc;
 
+	if (w->nsections >= IMAGE_MAX_SECTIONS)
+		return VG_ELIMIT;
 	/* one byte more, so that data is never NULL even for empty sections */
-	rc = buf_reserve(&w->data, pad + len + 1);
+	rc = buf_reserve(&w->data, grow + len + 1);
 	if (rc != VG_OK)
 		return rc;
-	memset(w->data.data + w->data.len, 0, pad + len);
-	w->data.len += pad;
-	e.off = w->data.len; /* relative to data; fixed up in image_finish */
-	rc = buf_append(&w->table, &e, sizeof(e));
-	if (rc != VG_OK)
-		return rc;
+	memset(w->data.data + w->data.len, 0, grow + len);
+	w->data.len += grow;
+	w->ids[w->nsections] = id;
+	w->offs[w->nsections] = w->data.len;
+	w->lens[w->nsections] = len;
+	w->nsections++;
 	*out = w->data.data + w->data.len;
 	w->data.len += len;
-	w->nsections++;
 	return VG_OK;
 }
 
@@ -96,36 +99,37 @@ static uint64_t checksum_of(const uint8_t *p, size_t len, bool mapped)
 vg_status image_finish(struct image_writer *w, const uint8_t key[IMAGE_KEY_LEN], uint8_t **out,
 		       size_t *len)
 {
-	size_t table_len = w->table.len;
-	size_t data_start = HEADER_LEN + table_len;
-	size_t total;
 	uint8_t *img;
-	uint64_t sum;
-	uint64_t payload;
+	uint64_t payload, sum;
+	uint32_t format = IMAGE_FORMAT;
+	vg_status rc;
 
-	data_start = (data_start + ALIGN - 1) / ALIGN * ALIGN;
-	total = data_start + w->data.len;
-	img = vg_calloc(1, total);
-	if (!img)
-		return VG_ENOMEM;
+	if (w->data.len < DATA_START) {
+		rc = buf_reserve(&w->data, DATA_START - w->data.len + 1);
+		if (rc != VG_OK)
+			return rc;
+		memset(w->data.data + w->data.len, 0, DATA_START - w->data.len);
+		w->data.len = DATA_START;
+	}
+	img = w->data.data;
+	memset(img, 0, DATA_START);
 	for (uint32_t i = 0; i < w->nsections; i++) {
-		struct entry e;
-		memcpy(&e, w->table.data + i * sizeof(e), sizeof(e));
-		e.off += data_start;
+		struct entry e = {w->ids[i], 0, w->offs[i], w->lens[i]};
 		memcpy(img + HEADER_LEN + i * sizeof(e), &e, sizeof(e));
 	}
-	if (w->data.len)
-		memcpy(img + data_start, w->data.data, w->data.len);
-	payload = total - HEADER_LEN;
+	payload = w->data.len - HEADER_LEN;
 	sum = checksum_of(img + HEADER_LEN, (size_t)payload, false);
 	memcpy(img, IMAGE_MAGIC, 8);
-	memcpy(img + 8, &(uint32_t){IMAGE_FORMAT}, 4);
+	memcpy(img + 8, &format, 4);
 	memcpy(img + 12, &w->nsections, 4);
 	memcpy(img + 16, key, IMAGE_KEY_LEN);
 	memcpy(img + 48, &payload, 8);
 	memcpy(img + 56, &sum, 8);
 	*out = img;
-	*len = total;
+	*len = w->data.len;
+	w->data.data = NULL; /* transferred */
+	w->data.len = w->data.cap = 0;
+	w->nsections = 0;
 	return VG_OK;
 }
 

@@ -70,30 +70,43 @@ bool field_u64(const struct field *f, uint64_t *out)
 	return true;
 }
 
+/* 0..15 for a hex digit, 0xff otherwise: hash databases are millions of
+ * lines of hex, so this is on the load path. */
+static const uint8_t hex_value[256] = {
+	['0'] = 0, ['1'] = 1, ['2'] = 2, ['3'] = 3, ['4'] = 4, ['5'] = 5, ['6'] = 6, ['7'] = 7,
+	['8'] = 8, ['9'] = 9, ['a'] = 10, ['b'] = 11, ['c'] = 12, ['d'] = 13, ['e'] = 14,
+	['f'] = 15, ['A'] = 10, ['B'] = 11, ['C'] = 12, ['D'] = 13, ['E'] = 14, ['F'] = 15,
+};
+static const uint8_t hex_ok[256] = {
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+	['8'] = 1, ['9'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
+};
+
 int hex_digit(char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	uint8_t u = (uint8_t)c;
+	return hex_ok[u] ? hex_value[u] : -1;
 }
 
 bool hex_decode(const char *s, size_t len, uint8_t *out, size_t *bad)
 {
-	for (size_t i = 0; i < len; i++) {
-		if (hex_digit(s[i]) < 0) {
-			*bad = i;
-			return false;
-		}
+	uint8_t ok = 1;
+
+	for (size_t i = 0; i < len; i++)
+		ok &= hex_ok[(uint8_t)s[i]];
+	if (!ok) {
+		for (size_t i = 0; i < len; i++)
+			if (!hex_ok[(uint8_t)s[i]]) {
+				*bad = i;
+				return false;
+			}
 	}
 	if (len % 2) {
 		*bad = len;
 		return false;
 	}
 	for (size_t i = 0; i < len; i += 2)
-		out[i / 2] = (uint8_t)(hex_digit(s[i]) << 4 | hex_digit(s[i + 1]));
+		out[i / 2] = (uint8_t)(hex_value[(uint8_t)s[i]] << 4 | hex_value[(uint8_t)s[i + 1]]);
 	return true;
 }

@@ -84,10 +84,16 @@ int hex_digit(char c);
 #define IMAGE_FORMAT 4u
 #define IMAGE_KEY_LEN 32u
 
+#define IMAGE_MAX_SECTIONS 128u
+
+/* The image is built in one buffer whose front is kept free for the header
+ * and the section table, so finishing it copies nothing. */
 struct image_writer {
-	struct buf table;   /* section entries */
-	struct buf data;    /* section bytes */
+	struct buf data;    /* header and table room, then the sections */
 	uint32_t nsections;
+	uint32_t ids[IMAGE_MAX_SECTIONS];
+	uint64_t offs[IMAGE_MAX_SECTIONS];
+	uint64_t lens[IMAGE_MAX_SECTIONS];
 };
 
 void image_writer_init(struct image_writer *w);
@@ -97,7 +103,8 @@ vg_status image_add(struct image_writer *w, uint32_t id, const void *data, size_
 /* Reserves a section of len zeroed bytes and returns where to fill it in;
  * the pointer is valid until the next image_add/image_reserve. */
 vg_status image_reserve(struct image_writer *w, uint32_t id, size_t len, void **out);
-/* The finished image (header + table + data) in one vg_malloc'd block. */
+/* The finished image (header + table + data) in one vg_malloc'd block; the
+ * writer is empty afterwards. */
 vg_status image_finish(struct image_writer *w, const uint8_t key[IMAGE_KEY_LEN], uint8_t **out,
 		       size_t *len);
 
