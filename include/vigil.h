@@ -218,7 +218,8 @@ typedef int vg_match_fn(void *ctx, const struct vg_match *match);
 
 enum vg_scan_flags {
 	VG_SCAN_ALLMATCH = 1u << 0,   /* report every match, not only the first */
-	VG_SCAN_ALERT_EXCEEDS_MAX = 1u << 1 /* a limit hit is a detection */
+	VG_SCAN_ALERT_EXCEEDS_MAX = 1u << 1, /* a limit hit is a detection */
+	VG_SCAN_ALERT_ENCRYPTED = 1u << 2    /* an encrypted archive entry is a detection */
 };
 
 struct vg_scan_options {

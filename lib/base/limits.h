@@ -29,8 +29,16 @@
 #define VG_CACHE_MAX_IDLE_DAYS 14     /* cache files unused this long are removed */
 
 /* Scanning */
+#define VG_MAX_CONTAINER_DEPTH 100u  /* hard cap on --max-recursion, as ClamAV */
 #define VG_MIN_MATCH_SIZE 6u          /* ClamAV ignores layers of 5 bytes or less */
 #define VG_SCAN_CHUNK (256u * 1024)    /* bytes read per read(2) */
 #define VG_CLAMAV_WINDOW (128u * 1024) /* ClamAV's SCANBUFF, for match ordering */
+
+/* Mail and its encodings (lib/unpack/mime.c, uuencode.c, binhex.c, tnef.c) */
+#define VG_MIME_MAX_DEPTH 32u           /* multipart nesting inside one message */
+#define VG_MIME_MAX_HEADER_LEN 65536u   /* unfolded bytes kept of one header field */
+#define VG_MIME_MAX_BOUNDARY_LEN 256u   /* a longer boundary is not one (RFC 2046: 70) */
+#define VG_MIME_MAX_NAME_LEN 1024u      /* bytes kept of an attachment name */
+#define VG_MIME_MAX_NAME_PIECES 64u     /* RFC 2231 continuations of one parameter */
 
 #endif

@@ -358,7 +358,7 @@ vg_status engine_scan_mem(const struct vg_engine *e, const uint8_t *data, size_t
 			  vg_match_fn *on_match, void *ctx, struct vg_scan_summary *out)
 {
 	struct vg_scan_options defaults;
-	struct scan_input in = {-1, data, len, false, len};
+	struct scan_input in = {-1, data, len, false, len, 0};
 	struct scan_ctx *c;
 	vg_status rc;
 
@@ -441,6 +441,7 @@ VG_API enum vg_status vg_scan_fd(const struct vg_engine *e, int fd,
 	in.fd = fd;
 	in.fd_is_regular = true;
 	in.size = st.st_size > here ? (uint64_t)(st.st_size - here) : 0;
+	in.offset = (uint64_t)here;
 	rc = engine_ctx_get(e, &c);
 	if (rc != VG_OK)
 		return rc;

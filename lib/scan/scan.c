@@ -15,12 +15,15 @@
  * hash matches (MD5, SHA-1, SHA-256; exact size before wildcard size).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "filetype/filetype.h"
 #include "scan/scan_db.h"
+#include "unpack/unpack.h"
 
 /* ---------------------------------------------------------------------- */
 /* Per-thread state                                                        */
@@ -98,6 +101,8 @@ struct scan_ctx {
 	size_t len;           /* valid bytes in buf */
 	uint64_t size;        /* layer size */
 	uint64_t min_window;  /* earliest ClamAV window of a match so far */
+	uint8_t head[FILETYPE_HEAD]; /* the layer's first bytes, for typing */
+	size_t head_len;
 	bool eof;
 	vg_status err;        /* allocation failure inside a callback */
 };
@@ -673,34 +678,79 @@ static const char *limit_name(enum vg_limit_hit l)
 	}
 }
 
-static int report_limit(enum vg_limit_hit l, vg_match_fn *cb, void *ctx,
-			struct vg_scan_summary *sum)
+/* One top-level scan: the layer the caller handed over and everything found
+ * inside it, scanned depth first with one shared set of limits. */
+struct scan_job {
+	const struct vg_scan_options *opts;
+	vg_match_fn *cb;
+	void *cb_ctx;
+	struct vg_scan_summary sum;
+	uint64_t t0;
+	uint32_t files;          /* children extracted so far */
+	uint32_t limits_alerted; /* bit per enum vg_limit_hit already reported */
+	bool stop;               /* nothing more to report or scan */
+	size_t depth;
+	const char *path[VG_MAX_CONTAINER_DEPTH + 1]; /* names of layers 1..depth */
+};
+
+static void emit(struct scan_job *job, struct vg_match *m)
+{
+	m->container_path = job->depth ? job->path + 1 : NULL;
+	m->container_depth = job->depth;
+	job->sum.verdict = VG_VERDICT_FOUND;
+	job->sum.matches++;
+	if (job->cb && job->cb(job->cb_ctx, m)) {
+		job->sum.stopped = 1;
+		job->stop = true;
+	}
+	if (!(job->opts->flags & VG_SCAN_ALLMATCH))
+		job->stop = true;
+}
+
+static void emit_heuristic(struct scan_job *job, const char *name)
 {
 	struct vg_match m;
 
 	memset(&m, 0, sizeof(m));
-	m.name = limit_name(l);
+	m.name = name;
 	m.kind = VG_SIG_BODY;
 	m.database = "";
-	sum->verdict = VG_VERDICT_FOUND;
-	sum->matches++;
-	return cb ? cb(ctx, &m) : 0;
+	emit(job, &m);
 }
 
-vg_status scan_run(struct scan_ctx *c, const struct scan_input *in,
-		   const struct vg_scan_options *opts, vg_match_fn *on_match, void *cb_ctx,
-		   struct vg_scan_summary *summary)
+/* Records the first limit hit and, when asked to, reports each kind once. */
+static void hit_limit(struct scan_job *job, enum vg_limit_hit l)
+{
+	if (job->sum.limit == VG_LIMIT_NONE)
+		job->sum.limit = l;
+	if ((job->opts->flags & VG_SCAN_ALERT_EXCEEDS_MAX) && !(job->limits_alerted & (1u << l)) &&
+	    !job->stop) {
+		job->limits_alerted |= 1u << l;
+		emit_heuristic(job, limit_name(l));
+	}
+}
+
+static bool out_of_time(const struct scan_job *job)
+{
+	return job->opts->limits.max_scantime_ms &&
+	       now_ms() - job->t0 > job->opts->limits.max_scantime_ms;
+}
+
+/* Matches one layer: every body pattern and hash signature, in one pass.
+ * Leaves the layer's first bytes in c->head for typing and says whether the
+ * layer is allow-listed (then nothing in it counts). */
+static vg_status match_layer(struct scan_ctx *c, struct scan_job *job, const struct scan_input *in,
+			     bool *allowlisted)
 {
 	const struct scan_db *db = c->db;
+	const struct vg_scan_options *opts = job->opts;
 	uint8_t digests[HASH_NALGS][HASH_MAX_LEN];
-	struct vg_scan_summary sum;
 	unsigned hash_mask, fp_mask;
-	bool allmatch = opts->flags & VG_SCAN_ALLMATCH;
-	uint64_t pos = 0, t0 = now_ms();
-	bool early = false;
+	bool allmatch = opts->flags & VG_SCAN_ALLMATCH, early = false, timed_out = false;
+	uint64_t pos = 0;
 	vg_status rc = VG_OK;
 
-	memset(&sum, 0, sizeof(sum));
+	*allowlisted = false;
 	c->stamp++;
 	if (c->stamp == 0) { /* wrapped: invalidate every stamp */
 		memset(c->bodies, 0, (db->nbodies ? db->nbodies : 1) * sizeof(struct body_state));
@@ -714,32 +764,13 @@ vg_status scan_run(struct scan_ctx *c, const struct scan_input *in,
 	c->err = VG_OK;
 	c->min_window = UINT64_MAX;
 	c->size = in->fd >= 0 ? in->size : in->mem_len;
-
-	if (opts->limits.max_filesize && c->size > opts->limits.max_filesize)
-		sum.limit = VG_LIMIT_FILESIZE;
-	else if (opts->limits.max_scansize && c->size > opts->limits.max_scansize)
-		sum.limit = VG_LIMIT_SCANSIZE;
-	if (sum.limit) {
-		sum.verdict = VG_VERDICT_NOT_SCANNED;
-		if (opts->flags & VG_SCAN_ALERT_EXCEEDS_MAX)
-			sum.stopped = report_limit(sum.limit, on_match, cb_ctx, &sum) != 0;
-		*summary = sum;
-		return VG_OK;
-	}
+	c->head_len = 0;
 
 	if (c->size < VG_MIN_MATCH_SIZE) {
 		/* As ClamAV: too small to hold anything worth a signature. */
-		if (in->fd >= 0) {
-			uint8_t tiny[VG_MIN_MATCH_SIZE];
-			size_t got = 0;
-			rc = read_some(in->fd, tiny, (size_t)c->size, &got);
-			sum.bytes_read = got;
-		} else {
-			sum.bytes_read = c->size;
-		}
-		sum.bytes_scanned = sum.bytes_read;
-		*summary = sum;
-		return rc;
+		job->sum.bytes_read += c->size;
+		job->sum.bytes_scanned += c->size;
+		return VG_OK;
 	}
 	hash_mask = hashidx_algs_for_size(&db->hashes, c->size);
 	fp_mask = hashidx_algs_for_size(&db->fps, c->size);
@@ -747,7 +778,7 @@ vg_status scan_run(struct scan_ctx *c, const struct scan_input *in,
 	if (rc == VG_OK)
 		rc = prefilter_stream_begin(c->ps);
 	if (rc != VG_OK)
-		goto out;
+		return rc;
 
 	while (pos < c->size) {
 		size_t want = c->size - pos > VG_SCAN_CHUNK ? VG_SCAN_CHUNK : (size_t)(c->size - pos);
@@ -756,11 +787,11 @@ vg_status scan_run(struct scan_ctx *c, const struct scan_input *in,
 
 		rc = make_room(c, want);
 		if (rc != VG_OK)
-			goto out;
+			return rc;
 		if (in->fd >= 0) {
 			rc = read_some(in->fd, c->buf + c->len, want, &got);
 			if (rc != VG_OK)
-				goto out;
+				return rc;
 			if (got < want)
 				c->size = pos + got; /* the file shrank while we read it */
 		} else {
@@ -768,33 +799,32 @@ vg_status scan_run(struct scan_ctx *c, const struct scan_input *in,
 			got = want;
 		}
 		chunk = c->buf + c->len;
+		if (pos == 0) {
+			c->head_len = got < FILETYPE_HEAD ? got : FILETYPE_HEAD;
+			memcpy(c->head, chunk, c->head_len);
+		}
 		c->len += got;
 		pos += got;
-		sum.bytes_read += got;
+		job->sum.bytes_read += got;
 		if (pos >= c->size)
 			c->eof = true;
 		rc = digest_set_update(c->digests, chunk, got);
 		if (rc != VG_OK)
-			goto out;
+			return rc;
 		rc = prefilter_stream_scan(c->ps, chunk, got, on_hit, c);
-		if (c->err != VG_OK) {
-			rc = c->err;
-			goto out;
-		}
+		if (c->err != VG_OK)
+			return c->err;
 		if (rc != VG_OK)
-			goto out;
+			return rc;
 		run_pending(c);
-		if (c->err != VG_OK) {
-			rc = c->err;
-			goto out;
-		}
+		if (c->err != VG_OK)
+			return c->err;
 		if (!allmatch && !fp_mask && can_stop_early(c, pos)) {
 			early = true;
 			break;
 		}
-		if (opts->limits.max_scantime_ms && now_ms() - t0 > opts->limits.max_scantime_ms &&
-		    pos < c->size) {
-			sum.limit = VG_LIMIT_SCANTIME;
+		if (out_of_time(job) && pos < c->size) {
+			timed_out = true;
 			break;
 		}
 		if (got == 0)
@@ -804,45 +834,44 @@ vg_status scan_run(struct scan_ctx *c, const struct scan_input *in,
 	if (early) {
 		/* what is still pending ends after the winning match's window */
 		c->pending.n = 0;
-	} else if (sum.limit != VG_LIMIT_SCANTIME) {
+	} else if (!timed_out) {
 		rc = prefilter_stream_end(c->ps, on_hit, c);
 		if (c->err != VG_OK)
 			rc = c->err;
 		if (rc != VG_OK)
-			goto out;
+			return rc;
 	}
 	run_pending(c);
-	sum.bytes_scanned = pos;
-
+	job->sum.bytes_scanned += pos;
 	{
 		const uint32_t *t = c->touched.items;
 		size_t ntouched = c->touched.n;
 		for (size_t i = 0; i < ntouched; i++)
 			resolve_multipart(c, t[i]);
-		if (c->err != VG_OK) {
-			rc = c->err;
-			goto out;
-		}
+		if (c->err != VG_OK)
+			return c->err;
 	}
 	rc = collect_body_matches(c);
 	if (rc != VG_OK)
-		goto out;
-	if (sum.limit != VG_LIMIT_SCANTIME && !early) {
+		return rc;
+	if (!timed_out && !early) {
 		rc = digest_set_end(c->digests, digests);
 		if (rc != VG_OK)
-			goto out;
+			return rc;
 		if (fp_mask && allow_listed(c, fp_mask, digests)) {
-			/* an allow-listed file is clean whatever matched */
+			/* an allow-listed layer is clean whatever matched, and so is
+			 * everything inside it */
 			c->found.n = 0;
+			*allowlisted = true;
 		} else if (allmatch || c->found.n == 0) {
 			rc = add_hash_matches(c, hash_mask, digests);
 			if (rc != VG_OK)
-				goto out;
+				return rc;
 		}
 	}
 	if (c->found.n)
 		qsort(c->found.items, c->found.n, sizeof(struct found), cmp_found);
-	for (size_t i = 0; i < c->found.n; i++) {
+	for (size_t i = 0; i < c->found.n && !job->stop; i++) {
 		const struct found *f = (const struct found *)c->found.items + i;
 		struct vg_match m;
 
@@ -852,19 +881,238 @@ vg_status scan_run(struct scan_ctx *c, const struct scan_input *in,
 		m.database = db_name_of(db, f->sig);
 		m.offset = f->offset;
 		m.offset_known = f->offset_known;
-		sum.verdict = VG_VERDICT_FOUND;
-		sum.matches++;
-		if (on_match && on_match(cb_ctx, &m)) {
-			sum.stopped = 1;
+		emit(job, &m);
+	}
+	if (timed_out)
+		hit_limit(job, VG_LIMIT_SCANTIME);
+	return VG_OK;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Recursion into containers                                               */
+
+typedef vg_status unpacker_fn(const struct unpack_input *in, const struct unpack_sink *sink);
+
+/* Which unpackers look inside a layer of this type, in order. */
+static size_t unpackers_for(enum ftype t, unpacker_fn *out[3])
+{
+	switch (t) {
+	case FT_ZIP:
+		out[0] = unpack_libarchive;
+		out[1] = unpack_zip; /* the methods libarchive lacks */
+		return 2;
+	case FT_GZ: case FT_BZ: case FT_XZ: case FT_ZSTD: case FT_7Z: case FT_RAR: case FT_CAB:
+	case FT_ISO9660: case FT_TAR: case FT_CPIO: case FT_XAR: case FT_LHA: case FT_AR:
+		out[0] = unpack_libarchive;
+		return 1;
+	case FT_ARJ: out[0] = unpack_arj; return 1;
+	case FT_SZDD: out[0] = unpack_szdd; return 1;
+	case FT_MSOLE2: out[0] = unpack_ole2; return 1;
+	case FT_MSCHM: out[0] = unpack_chm; return 1;
+	case FT_PDF: out[0] = unpack_pdf; return 1;
+	case FT_RTF: out[0] = unpack_rtf; return 1;
+	case FT_TNEF: out[0] = unpack_tnef; return 1;
+	case FT_BINHEX: out[0] = unpack_binhex; return 1;
+	case FT_UUENCODED: out[0] = unpack_uuencode; return 1;
+	case FT_MAIL: out[0] = unpack_mime; return 1;
+	case FT_HTML: out[0] = unpack_html; return 1;
+	default: return 0;
+	}
+}
+
+struct child_ctx {
+	struct scan_ctx *c;
+	struct scan_job *job;
+	enum ftype parent_type;
+	uint64_t max_child;
+	bool filesize_bound; /* max_child comes from max_filesize, not the budget */
+	uint32_t index;      /* 1-based position inside the parent */
+};
+
+static vg_status scan_layer(struct scan_ctx *c, struct scan_job *job, const struct scan_input *in);
+
+static const char *encrypted_name(enum ftype t)
+{
+	switch (t) {
+	case FT_ZIP: return "Heuristics.Encrypted.Zip";
+	case FT_RAR: return "Heuristics.Encrypted.RAR";
+	case FT_7Z: return "Heuristics.Encrypted.7Zip";
+	default: return "Heuristics.Encrypted.Archive";
+	}
+}
+
+static vg_status on_child(void *ctx, const struct unpack_child *ch)
+{
+	struct child_ctx *cc = ctx;
+	struct scan_job *job = cc->job;
+	const struct vg_limits *lim = &job->opts->limits;
+	struct scan_input in;
+	char label[32];
+	vg_status rc;
+
+	cc->index++;
+	if (job->stop)
+		return VG_ELIMIT;
+	job->files++;
+	if (lim->max_files && job->files > lim->max_files) {
+		hit_limit(job, VG_LIMIT_FILES);
+		return VG_ELIMIT;
+	}
+	if (ch->encrypted && (job->opts->flags & VG_SCAN_ALERT_ENCRYPTED)) {
+		emit_heuristic(job, encrypted_name(cc->parent_type));
+		if (job->stop)
+			return VG_ELIMIT;
+	}
+	if (ch->truncated) {
+		if (cc->filesize_bound) {
+			hit_limit(job, VG_LIMIT_FILESIZE);
+			return job->stop ? VG_ELIMIT : VG_OK; /* not scanned, as ClamAV */
+		}
+		hit_limit(job, VG_LIMIT_SCANSIZE); /* what fits is scanned */
+	}
+	if (out_of_time(job)) {
+		hit_limit(job, VG_LIMIT_SCANTIME);
+		return VG_ELIMIT;
+	}
+	memset(&in, 0, sizeof(in));
+	in.fd = -1;
+	in.mem = ch->data;
+	in.mem_len = ch->len;
+	snprintf(label, sizeof(label), "(%u)", cc->index);
+	job->path[job->depth + 1] = ch->name && ch->name[0] ? ch->name : label;
+	job->depth++;
+	rc = scan_layer(cc->c, job, &in);
+	job->depth--;
+	if (rc != VG_OK)
+		return rc;
+	return job->stop ? VG_ELIMIT : VG_OK;
+}
+
+/* Reads a descriptor layer whole, for an unpacker (bounded by max_filesize,
+ * which the layer passed already). */
+static vg_status read_layer(const struct scan_input *in, uint64_t size, uint8_t **out)
+{
+	uint8_t *data = vg_malloc(size ? (size_t)size : 1);
+	uint64_t got = 0;
+
+	if (!data)
+		return VG_ENOMEM;
+	while (got < size) {
+		ssize_t n = pread(in->fd, data + got, (size_t)(size - got), (off_t)(in->offset + got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (uint64_t)n;
+	}
+	if (got < size) {
+		vg_free(data);
+		return VG_EIO;
+	}
+	*out = data;
+	return VG_OK;
+}
+
+static vg_status scan_layer(struct scan_ctx *c, struct scan_job *job, const struct scan_input *in)
+{
+	const struct vg_limits *lim = &job->opts->limits;
+	uint64_t size = in->fd >= 0 ? in->size : in->mem_len;
+	unpacker_fn *unp[3];
+	size_t nunp;
+	enum ftype type;
+	struct unpack_input uin;
+	uint8_t *owned = NULL;
+	bool allowlisted;
+	vg_status rc;
+
+	if (job->depth > lim->max_recursion) {
+		hit_limit(job, VG_LIMIT_RECURSION);
+		return VG_OK;
+	}
+	if (lim->max_filesize && size > lim->max_filesize) {
+		hit_limit(job, VG_LIMIT_FILESIZE);
+		return VG_OK;
+	}
+	if (lim->max_scansize && job->sum.bytes_scanned + size > lim->max_scansize) {
+		hit_limit(job, VG_LIMIT_SCANSIZE);
+		return VG_OK;
+	}
+	rc = match_layer(c, job, in, &allowlisted);
+	if (rc != VG_OK || job->stop || allowlisted || c->size < VG_MIN_MATCH_SIZE)
+		return rc;
+	type = filetype_detect(c->head, c->head_len);
+	nunp = unpackers_for(type, unp);
+	if (nunp == 0)
+		return VG_OK;
+	if (job->depth + 1 > lim->max_recursion) {
+		hit_limit(job, VG_LIMIT_RECURSION);
+		return VG_OK;
+	}
+	if (in->fd >= 0) {
+		rc = read_layer(in, c->size, &owned);
+		if (rc != VG_OK)
+			return rc == VG_EIO ? VG_OK : rc; /* changed under us: what was matched stands */
+		uin.data = owned;
+		uin.len = (size_t)c->size;
+	} else {
+		uin.data = in->mem;
+		uin.len = in->mem_len;
+	}
+	for (size_t i = 0; i < nunp && !job->stop; i++) {
+		uint64_t left = lim->max_scansize ? lim->max_scansize - job->sum.bytes_scanned : UINT64_MAX;
+		struct child_ctx cc = {c, job, type, left, false, 0};
+		struct unpack_sink sink;
+
+		if (lim->max_scansize && job->sum.bytes_scanned >= lim->max_scansize) {
+			hit_limit(job, VG_LIMIT_SCANSIZE);
 			break;
 		}
-		if (!allmatch)
+		if (lim->max_filesize && lim->max_filesize < cc.max_child) {
+			cc.max_child = lim->max_filesize;
+			cc.filesize_bound = true;
+		}
+		sink.child = on_child;
+		sink.ctx = &cc;
+		sink.max_child = cc.max_child > SIZE_MAX ? SIZE_MAX : (size_t)cc.max_child;
+		rc = unp[i](&uin, &sink);
+		if (rc == VG_ELIMIT)
+			rc = VG_OK; /* a limit or the caller stopped it; already recorded */
+		if (rc != VG_OK)
 			break;
 	}
-	if (sum.limit == VG_LIMIT_SCANTIME && (opts->flags & VG_SCAN_ALERT_EXCEEDS_MAX) &&
-	    !sum.stopped && (allmatch || sum.verdict != VG_VERDICT_FOUND))
-		sum.stopped = report_limit(sum.limit, on_match, cb_ctx, &sum) != 0;
-	*summary = sum;
-out:
+	vg_free(owned);
+	return rc;
+}
+
+vg_status scan_run(struct scan_ctx *c, const struct scan_input *in,
+		   const struct vg_scan_options *opts, vg_match_fn *on_match, void *cb_ctx,
+		   struct vg_scan_summary *summary)
+{
+	struct scan_job *job = vg_calloc(1, sizeof(*job));
+	uint64_t size = in->fd >= 0 ? in->size : in->mem_len;
+	vg_status rc;
+
+	if (!job)
+		return VG_ENOMEM;
+	job->opts = opts;
+	job->cb = on_match;
+	job->cb_ctx = cb_ctx;
+	job->t0 = now_ms();
+	/* the file itself over a size limit: not scanned at all, as clamscan */
+	if ((opts->limits.max_filesize && size > opts->limits.max_filesize) ||
+	    (opts->limits.max_scansize && size > opts->limits.max_scansize)) {
+		hit_limit(job, opts->limits.max_filesize && size > opts->limits.max_filesize
+				       ? VG_LIMIT_FILESIZE
+				       : VG_LIMIT_SCANSIZE);
+		if (job->sum.verdict != VG_VERDICT_FOUND)
+			job->sum.verdict = VG_VERDICT_NOT_SCANNED;
+		*summary = job->sum;
+		vg_free(job);
+		return VG_OK;
+	}
+	rc = scan_layer(c, job, in);
+	if (rc == VG_OK)
+		*summary = job->sum;
+	vg_free(job);
 	return rc;
 }

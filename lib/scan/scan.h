@@ -47,6 +47,7 @@ struct scan_input {
 	size_t mem_len;
 	bool fd_is_regular;  /* size known from fstat */
 	uint64_t size;       /* for regular files: bytes to scan */
+	uint64_t offset;     /* for regular files: where the scan starts */
 };
 
 vg_status scan_run(struct scan_ctx *c, const struct scan_input *in,

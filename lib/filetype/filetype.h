@@ -1,0 +1,28 @@
+/* filetype: what a layer is, from its first bytes, as ClamAV's built-in
+ * magic decides it (the subset vigil acts on). */
+#ifndef VG_FILETYPE_H
+#define VG_FILETYPE_H
+
+#include "base/base.h"
+
+enum ftype {
+	FT_BINARY = 0, /* nothing more specific */
+	FT_TEXT,
+	FT_MSEXE, FT_ELF, FT_MACHO,
+	FT_ZIP, FT_GZ, FT_BZ, FT_XZ, FT_ZSTD, FT_7Z, FT_RAR, FT_CAB, FT_ISO9660,
+	FT_TAR, FT_CPIO, FT_XAR, FT_LHA, FT_AR, FT_ARJ, FT_SZDD, FT_MSOLE2, FT_MSCHM,
+	FT_PDF, FT_RTF, FT_TNEF, FT_BINHEX, FT_UUENCODED, FT_MAIL, FT_HTML,
+	FT_GRAPHICS, FT_SWF, FT_JAVA,
+	FT_COUNT
+};
+
+/* Bytes of a layer's start that detection looks at (ISO 9660 needs 32 KiB). */
+#define FILETYPE_HEAD 36864u
+
+enum ftype filetype_detect(const uint8_t *head, size_t len);
+/* ClamAV's name for the type ("CL_TYPE_ZIP"), used in container paths. */
+const char *filetype_name(enum ftype t);
+/* Short label clamscan uses in -a paths ("ZIP", "MAIL", ...). */
+const char *filetype_label(enum ftype t);
+
+#endif

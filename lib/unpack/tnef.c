@@ -1,0 +1,9 @@
+/* Placeholder until the tnef decoder lands: finds nothing inside. */
+#include "unpack/unpack.h"
+
+vg_status unpack_tnef(const struct unpack_input *in, const struct unpack_sink *sink)
+{
+	(void)in;
+	(void)sink;
+	return VG_OK;
+}
