@@ -36,9 +36,32 @@
 
 /* Mail and its encodings (lib/unpack/mime.c, uuencode.c, binhex.c, tnef.c) */
 #define VG_MIME_MAX_DEPTH 32u           /* multipart nesting inside one message */
-#define VG_MIME_MAX_HEADER_LEN 65536u   /* unfolded bytes kept of one header field */
+#define VG_MIME_MAX_HEADER_LEN 16384u   /* unfolded bytes kept of one header field */
 #define VG_MIME_MAX_BOUNDARY_LEN 256u   /* a longer boundary is not one (RFC 2046: 70) */
 #define VG_MIME_MAX_NAME_LEN 1024u      /* bytes kept of an attachment name */
 #define VG_MIME_MAX_NAME_PIECES 64u     /* RFC 2231 continuations of one parameter */
+
+/* Documents (lib/unpack/ole2.c, pdf.c, rtf.c, html.c) */
+#define VG_OLE2_MAX_DIR_ENTRIES 100000u  /* directory entries read from one compound file */
+#define VG_OLE2_MAX_DEPTH 64u            /* storages nested below the root that are walked */
+#define VG_OLE2_MAX_VBA_MODULES 4096u    /* modules taken from one VBA dir stream */
+#define VG_OLE2_MAX_VBA_DIR (4u << 20)   /* bytes of a VBA dir stream, compressed or not */
+#define VG_OLE2_MAX_VBA_BYTES (256u << 20) /* stream bytes read for VBA source in one file */
+#define VG_OLE2_MAX_NAME 1024u           /* bytes of a stream's path name */
+#define VG_PDF_MAX_OBJECTS 100000u       /* objects indexed in one PDF (object streams too) */
+#define VG_PDF_MAX_OBJSTM_BYTES (64u * 1024 * 1024) /* decoded object streams kept at once */
+#define VG_PDF_MAX_FILTERS 8u            /* filters applied to one stream */
+#define VG_PDF_MAX_NAME 1024u            /* bytes of an embedded file's name */
+#define VG_PDF_MAX_PREDICTOR_ROW (1u << 20) /* bytes of one PNG/TIFF predictor row */
+#define VG_PDF_MAX_REF_VALUE 4096u       /* bytes of a value reached through a reference */
+#define VG_PDF_REF_BUDGET (64u << 20)    /* bytes of referenced values read in one PDF */
+#define VG_PDF_MAX_OBJSTM_VALUE (64u << 10) /* bytes of one object inside an object stream */
+#define VG_RTF_MAX_OBJECTS 10000u        /* \objdata groups decoded from one RTF */
+#define VG_HTML_MIN_BASE64 128u          /* characters of a script string worth decoding */
+
+/* Decoders of vigil's own for zip (implode, Deflate64), CHM, ARJ, SZDD */
+#define VG_ARJ_MAX_SFX_SCAN (1u << 20)   /* bytes searched for the main header of a self-extractor */
+#define VG_CHM_MAX_ENTRIES 100000u       /* directory entries read from one CHM */
+#define VG_CHM_MAX_SKIP (256ull << 20)   /* LZX output decoded only to reach later files */
 
 #endif
