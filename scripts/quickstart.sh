@@ -16,7 +16,7 @@ BUILD_DEPS="cmake ninja-build gcc clang pkg-config libvectorscan-dev libssl-dev 
 libpcre2-dev libcmocka-dev libarchive-dev libcurl4-openssl-dev libsqlite3-dev \
 libseccomp-dev libxxhash-dev"
 # Peers the tests compare against; their services must not start.
-TEST_DEPS="clamav clamav-daemon clamdscan clamav-testfiles yara python3 python3-pyclamd procps"
+TEST_DEPS="clamav clamav-daemon clamdscan clamav-testfiles yara python3 python3-pyclamd procps strace"
 
 install_packages() {
 	# keep package scripts from starting clamav-daemon/freshclam

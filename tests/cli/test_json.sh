@@ -37,7 +37,7 @@ for s in e["signatures"]:
     assert s["kind"] in ("body", "md5", "sha1", "sha256"), s
     assert s["database"] in ("test.hdb", "test.ndb"), s
     assert s["offset"] is None or isinstance(s["offset"], int), s
-    assert s["container"] == [], s
+    assert s["container_path"] == ["eicar.com"], s
 assert e["size"] == 68
 assert by_path["tree/clean.txt"]["status"] == "OK"
 assert by_path["tree/empty"]["status"] == "EMPTY"
@@ -89,6 +89,22 @@ import json, sys
 o = json.loads(open(sys.argv[1]).read())
 assert o == {\"type\": \"result\", \"path\": \"tree/clean.txt\", \"status\": \"OK\",
              \"size\": 6, \"scanned_bytes\": o[\"scanned_bytes\"]}, o
+" "$T/out"'
+
+# a match inside a container names the whole path (zip built at test time)
+mkdir -p arch
+/usr/bin/python3 -c "
+import zipfile, sys
+with zipfile.ZipFile(sys.argv[2], 'w', zipfile.ZIP_DEFLATED) as z:
+    z.write(sys.argv[1], 'inner/eicar.com')
+" tree/eicar.com arch/eicar.zip
+vscan -d db --json --no-summary arch/eicar.zip
+check "--json: container_path through a zip" eval \
+	'rc_is 1 && /usr/bin/env python3 -c "
+import json, sys
+o = json.loads(open(sys.argv[1]).read())
+assert o[\"status\"] == \"FOUND\", o
+assert all(s[\"container_path\"] == [\"eicar.zip\", \"inner/eicar.com\"] for s in o[\"signatures\"]), o
 " "$T/out"'
 
 "$VIGIL" scan --config-file="$T/empty.conf" -d db --json - < tree/eicar.com > "$T/out" 2> "$T/err"

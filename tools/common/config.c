@@ -14,9 +14,10 @@ const char *const vt_vigil_conf_keys[] = {
 	/* scanning (clamd.conf meaning) */
 	"MaxFileSize", "MaxScanSize", "MaxRecursion", "MaxFiles", "MaxScanTime",
 	"MaxDirectoryRecursion", "FollowDirectorySymlinks", "FollowFileSymlinks",
-	"ExcludePath", "DetectPUA", "AlertExceedsMax", "LogFile", "MaxThreads",
+	"ExcludePath", "DetectPUA", "AlertExceedsMax", "AlertEncrypted", "LogFile", "MaxThreads",
 	/* compiled-database cache (vigil) */
 	"CacheDirectory",
+	"QuarantineDirectory", /* quarantine store (vigil) */
 	NULL
 };
 

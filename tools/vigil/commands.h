@@ -8,6 +8,7 @@
  * name) and returns the process exit status. */
 int cmd_scan(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+int cmd_quarantine(int argc, char **argv);
 
 /* `vigil --version` / `vigil -V`: the one-line version. */
 int print_version_line(const char *config_path, int config_required, char *const *db_paths,

@@ -19,7 +19,7 @@ static const struct command commands[] = {
 	{ "version", cmd_version, "show the versions of vigil and of its databases" },
 	{ "db", NULL, "inspect and compile databases" },
 	{ "update", NULL, "fetch and verify signed database updates" },
-	{ "quarantine", NULL, "list, restore and delete quarantined files" },
+	{ "quarantine", cmd_quarantine, "list, restore and delete quarantined files" },
 	{ "audit", NULL, "check the public log of releases" },
 };
 

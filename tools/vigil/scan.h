@@ -13,17 +13,29 @@
 
 #include <regex.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <vigil.h>
 
 #include "databases.h"
 #include "output.h"
+#include "quarantine.h"
 
 struct pattern_list {
 	regex_t *re;
 	char **text;
 	size_t count;
+};
+
+/* What to do with a file something was found in (clamscan's --move=DIR,
+ * --copy=DIR, --remove; vigil's --move without DIR). */
+enum scan_action {
+	ACT_NONE,
+	ACT_MOVE_DIR,
+	ACT_COPY_DIR,
+	ACT_MOVE_STORE,
+	ACT_REMOVE
 };
 
 struct scan_config {
@@ -47,6 +59,7 @@ struct scan_config {
 	int allmatch;
 	int detect_pua;
 	int alert_exceeds_max;
+	int alert_encrypted;
 	struct vg_limits limits;
 	uint64_t max_dir_recursion;
 	unsigned follow_dir;  /* 0 never, 1 named on the command line, 2 always */
@@ -55,6 +68,10 @@ struct scan_config {
 	unsigned threads;
 	char *cache_dir;      /* NULL: the default folder */
 	int no_cache;
+	/* acting on detections */
+	enum scan_action action;
+	char *action_dir;     /* --move=DIR, --copy=DIR */
+	char *quarantine_dir; /* NULL: the default store */
 	/* what to scan */
 	char **paths;
 	size_t path_count;
@@ -94,7 +111,9 @@ struct record {
 	char *path;
 	const char *what;   /* REC_SPECIAL, REC_ARG_UNSUPPORTED: kind of file */
 	int err;            /* errno of a failure */
-	int fd;             /* REC_SCAN: descriptor the worker scans and closes */
+	int fd;             /* REC_SCAN: descriptor the worker scans and closes (kept
+			     * open until reported when acting on detections) */
+	struct stat st;     /* REC_SCAN: fstat(fd) when opened, before scanning */
 	int is_stdin;
 	int pending;        /* REC_SCAN waiting for a worker */
 	int done;           /* guarded by the pipeline lock */
@@ -126,6 +145,12 @@ struct scan_state {
 	/* totals; touched only by the main thread */
 	struct vt_scan_totals totals;
 	int arg_failed; /* a command-line path failed: exit 2 unless something was found */
+	/* acting on detections (scan_action.c) */
+	struct vq_dest_dir dest;
+	struct vq_store *store;
+	uint64_t not_acted; /* "Not moved/copied/removed" */
+	struct file_id { dev_t dev; ino_t ino; } *acted; /* moved or removed (hash set) */
+	size_t acted_len, acted_cap;
 };
 
 /* scan_walk.c */
@@ -136,6 +161,19 @@ void scan_report_record(struct scan_state *s, struct record *r);
 void scan_report_summary(struct scan_state *s, int exit_code);
 void scan_work_record(struct scan_state *s, struct record *r);
 void record_free(struct record *r);
+
+/* scan_action.c: set up before the walk (prints why not and returns -1),
+ * act on a FOUND record after its report lines, close at the end. */
+int scan_action_start(struct scan_state *s);
+void scan_action_record(struct scan_state *s, const struct record *r);
+void scan_action_finish(struct scan_state *s);
+/* The record's file was moved or removed by this run and its name is gone:
+ * say nothing more about it. */
+int scan_action_already_done(struct scan_state *s, const struct record *r);
+/* "Not moved: N" etc. for the summary (with its newline), or NULL. */
+const char *scan_action_summary_line(const struct scan_state *s, char *buf, size_t len);
+/* JSON summary members (",\"not_moved\":N"), or "" . */
+const char *scan_action_summary_json(const struct scan_state *s, char *buf, size_t len);
 
 /* scan_pipeline.c */
 struct pipeline *pipeline_start(struct scan_state *s, unsigned threads, size_t capacity);

@@ -94,6 +94,15 @@ static const char scan_usage[] =
 	"      --follow-file-symlinks[=0/1/2]  the same for links to files\n"
 	"      --max-dir-recursion=N    folder depth (default 15)\n"
 	"\n"
+	"Acting on what is found:\n"
+	"      --move                   move infected files into the quarantine store\n"
+	"                               (encrypted, restorable: see 'vigil quarantine')\n"
+	"      --move=DIR               move infected files into DIR (as clamscan)\n"
+	"      --copy=DIR               copy infected files into DIR\n"
+	"      --remove[=yes/no]        delete infected files\n"
+	"      --quarantine-dir=DIR     the quarantine store (default\n"
+	"                               " VQ_DEFAULT_STORE ")\n"
+	"\n"
 	"Compiled-database cache:\n"
 	"      --cache-dir=DIR          keep compiled databases in DIR (default\n"
 	"                               /var/cache/vigil for root, ~/.cache/vigil else)\n"
@@ -105,6 +114,8 @@ static const char scan_usage[] =
 	"      --max-recursion=N        container nesting, 1..100 (17)\n"
 	"      --max-files=N            files extracted per container (10000)\n"
 	"      --max-scantime=MS        time per file in milliseconds, 0 = none (120000)\n"
+	"      --alert-encrypted[=yes/no]    report encrypted archive entries as\n"
+	"                               Heuristics.Encrypted.* (also --alert-encrypted-archive)\n"
 	"      --alert-exceeds-max[=yes/no]  report Heuristics.Limits.Exceeded.* when a\n"
 	"                               limit stops a scan\n"
 	"\n"
@@ -130,13 +141,18 @@ enum {
 	OPT_FOLLOW_FILE,
 	OPT_DETECT_PUA,
 	OPT_ALERT_EXCEEDS_MAX,
+	OPT_ALERT_ENCRYPTED,
 	OPT_STDOUT,
 	OPT_CONFIG_FILE,
 	OPT_JSON,
 	OPT_DEBUG,
 	OPT_QUIET,
 	OPT_CACHE_DIR,
-	OPT_NO_CACHE
+	OPT_NO_CACHE,
+	OPT_MOVE,
+	OPT_COPY,
+	OPT_REMOVE,
+	OPT_QUARANTINE_DIR
 };
 
 static const char short_opts[] = ":hVd:rizol:j:";
@@ -166,6 +182,8 @@ static const struct option long_opts[] = {
 	{ "follow-file-symlinks", optional_argument, NULL, OPT_FOLLOW_FILE },
 	{ "detect-pua", optional_argument, NULL, OPT_DETECT_PUA },
 	{ "alert-exceeds-max", optional_argument, NULL, OPT_ALERT_EXCEEDS_MAX },
+	{ "alert-encrypted", optional_argument, NULL, OPT_ALERT_ENCRYPTED },
+	{ "alert-encrypted-archive", optional_argument, NULL, OPT_ALERT_ENCRYPTED },
 	{ "stdout", no_argument, NULL, OPT_STDOUT },
 	{ "config-file", required_argument, NULL, OPT_CONFIG_FILE },
 	{ "json", no_argument, NULL, OPT_JSON },
@@ -173,6 +191,10 @@ static const struct option long_opts[] = {
 	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ "cache-dir", required_argument, NULL, OPT_CACHE_DIR },
 	{ "no-cache", no_argument, NULL, OPT_NO_CACHE },
+	{ "move", optional_argument, NULL, OPT_MOVE },
+	{ "copy", required_argument, NULL, OPT_COPY },
+	{ "remove", optional_argument, NULL, OPT_REMOVE },
+	{ "quarantine-dir", required_argument, NULL, OPT_QUARANTINE_DIR },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -224,6 +246,24 @@ static int parse_follow(const char *option, const char *arg, unsigned *out)
 	if (vt_parse_count(arg, 2, &v) != 0)
 		return bad_value(option, arg, "expected 0, 1 or 2");
 	*out = (unsigned)v;
+	return 0;
+}
+
+/* --move, --copy and --remove: one of them (the last of one kind wins). */
+static int set_action(struct scan_config *cfg, enum scan_action action, const char *dir)
+{
+	static const char *const names[] = { "", "--move=DIR", "--copy=DIR", "--move", "--remove" };
+
+	if (cfg->action != ACT_NONE && cfg->action != action &&
+	    !((cfg->action == ACT_MOVE_DIR || cfg->action == ACT_MOVE_STORE) &&
+	      (action == ACT_MOVE_DIR || action == ACT_MOVE_STORE))) {
+		fprintf(stderr, "ERROR: %s and %s cannot be used together: choose one action\n",
+			names[cfg->action], names[action]);
+		return -1;
+	}
+	cfg->action = action;
+	free(cfg->action_dir);
+	cfg->action_dir = dir != NULL ? xstrdup(dir) : NULL;
 	return 0;
 }
 
@@ -321,6 +361,8 @@ static int apply_option(struct scan_args *a, int c, const char *arg)
 		return parse_flag("detect-pua", arg, &cfg->detect_pua);
 	case OPT_ALERT_EXCEEDS_MAX:
 		return parse_flag("alert-exceeds-max", arg, &cfg->alert_exceeds_max);
+	case OPT_ALERT_ENCRYPTED:
+		return parse_flag("alert-encrypted", arg, &cfg->alert_encrypted);
 	case OPT_STDOUT:
 		cfg->to_stdout = 1;
 		return 0;
@@ -344,6 +386,32 @@ static int apply_option(struct scan_args *a, int c, const char *arg)
 		return 0;
 	case OPT_QUIET:
 		cfg->quiet = 1;
+		return 0;
+	case OPT_MOVE:
+		if (arg != NULL && arg[0] == '\0')
+			return bad_value("move", arg,
+					 "expected a folder, or no value for the quarantine store");
+		return set_action(cfg, arg != NULL ? ACT_MOVE_DIR : ACT_MOVE_STORE, arg);
+	case OPT_COPY:
+		if (arg[0] == '\0')
+			return bad_value("copy", arg, "expected a folder");
+		return set_action(cfg, ACT_COPY_DIR, arg);
+	case OPT_REMOVE: {
+		int on;
+		if (parse_flag("remove", arg, &on) != 0)
+			return -1;
+		if (!on) {
+			if (cfg->action == ACT_REMOVE)
+				cfg->action = ACT_NONE;
+			return 0;
+		}
+		return set_action(cfg, ACT_REMOVE, NULL);
+	}
+	case OPT_QUARANTINE_DIR:
+		if (arg[0] != '/')
+			return bad_value("quarantine-dir", arg, "expected an absolute folder path");
+		free(cfg->quarantine_dir);
+		cfg->quarantine_dir = xstrdup(arg);
 		return 0;
 	default:
 		return -1;
@@ -376,6 +444,18 @@ static void find_config_file(int argc, char **argv, struct scan_args *a)
 		if (c == OPT_CONFIG_FILE) {
 			a->config_path = optarg;
 			a->config_required = 1;
+		}
+		/* clamscan users write "--move DIR"; here that means the store, and
+		 * DIR is scanned. Say so when the next word is a folder (this pass
+		 * sees the arguments in their order; getopt permutes them). */
+		if (c == OPT_MOVE && optarg == NULL && optind < argc && argv[optind][0] != '-') {
+			struct stat st;
+			if (stat(argv[optind], &st) == 0 && S_ISDIR(st.st_mode))
+				fprintf(stderr,
+					"NOTICE: --move without '=' moves what is found into the "
+					"quarantine store, and '%s' is scanned; to move files into "
+					"'%s' instead, write --move='%s'\n",
+					argv[optind], argv[optind], argv[optind]);
 		}
 	}
 }
@@ -494,12 +574,21 @@ static int apply_config(struct scan_args *a, const struct vt_config *conf)
 		if (vt_parse_bool(e->value, &cfg->detect_pua) != 0)
 			return conf_error(conf, e, "yes or no");
 	}
+	if ((e = vt_config_last(conf, "AlertEncrypted")) != NULL) {
+		if (vt_parse_bool(e->value, &cfg->alert_encrypted) != 0)
+			return conf_error(conf, e, "yes or no");
+	}
 	if ((e = vt_config_last(conf, "AlertExceedsMax")) != NULL) {
 		if (vt_parse_bool(e->value, &cfg->alert_exceeds_max) != 0)
 			return conf_error(conf, e, "yes or no");
 	}
 	if ((e = vt_config_last(conf, "LogFile")) != NULL)
 		cfg->log_path = xstrdup(e->value);
+	if ((e = vt_config_last(conf, "QuarantineDirectory")) != NULL) {
+		if (e->value[0] != '/')
+			return conf_error(conf, e, "an absolute folder path");
+		cfg->quarantine_dir = xstrdup(e->value);
+	}
 	/* clamd applies ExcludePath to every path it meets, files and folders. */
 	for (e = NULL; (e = vt_config_next(conf, "ExcludePath", e)) != NULL;) {
 		append_str(&a->exclude.text, &a->exclude.count, e->value);
@@ -554,6 +643,8 @@ static void free_config(struct scan_config *cfg)
 	free_strs(cfg->paths, cfg->path_count);
 	free(cfg->log_path);
 	free(cfg->cache_dir);
+	free(cfg->action_dir);
+	free(cfg->quarantine_dir);
 	free_patterns(&cfg->exclude);
 	free_patterns(&cfg->exclude_dir);
 	free_patterns(&cfg->include);
@@ -652,7 +743,8 @@ static int run_scan(struct scan_state *s)
 	s->totals.known_viruses = vg_engine_signature_count(s->engine);
 	vg_scan_options_init(s->engine, &s->scan_opts);
 	s->scan_opts.flags = (cfg->allmatch ? VG_SCAN_ALLMATCH : 0) |
-			     (cfg->alert_exceeds_max ? VG_SCAN_ALERT_EXCEEDS_MAX : 0);
+			     (cfg->alert_exceeds_max ? VG_SCAN_ALERT_EXCEEDS_MAX : 0) |
+			     (cfg->alert_encrypted ? VG_SCAN_ALERT_ENCRYPTED : 0);
 	s->scan_opts.limits = cfg->limits;
 	/* clamscan leaves files on procfs alone ("Excluded (/proc)"). */
 	if (stat("/proc", &pst) == 0 && pst.st_size == 0) {
@@ -683,6 +775,7 @@ int cmd_scan(int argc, char **argv)
 
 	memset(&a, 0, sizeof(a));
 	memset(&s, 0, sizeof(s));
+	s.dest.fd = -1;
 	clock_gettime(CLOCK_MONOTONIC, &s.totals.started);
 	s.totals.start_date = time(NULL);
 	s.totals.engine_version = vg_version();
@@ -743,6 +836,12 @@ int cmd_scan(int argc, char **argv)
 	s.cfg = &a.cfg;
 	s.out = &output;
 
+	/* As clamscan: a bad --move/--copy folder stops everything (exit 2,
+	 * no summary), before the databases are loaded. */
+	if (scan_action_start(&s) != 0) {
+		vt_output_finish(&output);
+		goto out;
+	}
 	if (build_engine(&s, &eo) == 0) {
 		rc = run_scan(&s);
 	} else {
@@ -759,6 +858,7 @@ int cmd_scan(int argc, char **argv)
 			rc = 2;
 	}
 out:
+	scan_action_finish(&s);
 	free(s.stack);
 	vg_engine_unref(s.engine);
 	free_raw(&a.exclude);

@@ -86,8 +86,12 @@ void scan_work_record(struct scan_state *s, struct record *r)
 	errno = 0;
 	r->status = vg_scan_fd(s->engine, r->fd, &s->scan_opts, copy_match, r, &r->summary);
 	r->scan_errno = errno;
-	close(r->fd);
-	r->fd = -1;
+	/* Acting on a detection works on the very file scanned: record_free()
+	 * closes it once reported. */
+	if (s->cfg->action == ACT_NONE) {
+		close(r->fd);
+		r->fd = -1;
+	}
 }
 
 void record_free(struct record *r)
@@ -235,10 +239,14 @@ static void json_scan(struct scan_state *s, const struct record *r, enum outcome
 				fprintf(f, ",\"offset\":%llu", (unsigned long long)m->offset);
 			else
 				fputs(",\"offset\":null", f);
-			fputs(",\"container\":[", f);
+			/* the scanned file's own name, then the names inside it */
+			fputs(",\"container_path\":[", f);
+			{
+				const char *slash = strrchr(r->path, '/');
+				vt_json_string(f, slash != NULL && slash[1] ? slash + 1 : r->path);
+			}
 			for (size_t j = 0; j < m->container_depth; j++) {
-				if (j)
-					fputc(',', f);
+				fputc(',', f);
 				vt_json_string(f, m->container[j]);
 			}
 			fputs("]}", f);
@@ -290,6 +298,8 @@ static void report_scan(struct scan_state *s, struct record *r)
 			scan_error_text(r, err, sizeof(err));
 			vt_msg(out, VT_MSG_WARNING, 0, "%s: %s", r->path, err);
 		}
+		if (o == OUT_FOUND)
+			scan_action_record(s, r);
 		return;
 	}
 
@@ -297,10 +307,12 @@ static void report_scan(struct scan_state *s, struct record *r)
 	case OUT_FOUND:
 		if (r->match_count == 0) {
 			vt_report(out, 1, "%s: %s FOUND", r->path, "Unknown.Signature");
+			scan_action_record(s, r);
 			break;
 		}
 		for (size_t i = 0, n = shown_matches(s, r); i < n; i++)
 			vt_report(out, 1, "%s: %s FOUND", r->path, r->matches[i].name);
+		scan_action_record(s, r);
 		break;
 	case OUT_OK:
 		if (!cfg->infected_only && !cfg->suppress_ok)
@@ -354,6 +366,11 @@ void scan_report_record(struct scan_state *s, struct record *r)
 	struct vt_output *out = s->out;
 	char buf[512];
 
+	/* Opened ahead of the report, already moved or removed under another
+	 * name (a link followed): clamscan, acting file by file, never sees
+	 * it. */
+	if (r->kind == REC_SCAN && scan_action_already_done(s, r))
+		return;
 	if (r->counts_read)
 		vt_totals_add_data(&s->totals, r->size, 0);
 
@@ -445,14 +462,58 @@ void scan_report_record(struct scan_state *s, struct record *r)
 		fflush(out->out);
 }
 
+/* clamscan's summary block, with "Not moved: N" (or copied, removed)
+ * after the counts when an action failed, where clamscan prints it. The
+ * block is rendered by vt_report_summary() into memory (the pipeline has
+ * finished: no other thread writes) and the line spliced in before
+ * "Data scanned:". */
+static void summary_text(struct scan_state *s, int to_out)
+{
+	struct vt_output *o = s->out;
+	char line[64], *text = NULL, *at;
+	size_t len = 0;
+	FILE *mem, *saved_out, *saved_log;
+
+	if (scan_action_summary_line(s, line, sizeof(line)) == NULL ||
+	    (mem = open_memstream(&text, &len)) == NULL) {
+		vt_report_summary(o, &s->totals, to_out);
+		return;
+	}
+	saved_out = o->out;
+	saved_log = o->log;
+	o->out = mem;
+	o->log = NULL;
+	vt_report_summary(o, &s->totals, 1);
+	o->out = saved_out;
+	o->log = saved_log;
+	if (fclose(mem) != 0 || text == NULL) {
+		free(text);
+		vt_report_summary(o, &s->totals, to_out);
+		return;
+	}
+	at = strstr(text, "\nData scanned:");
+	at = at != NULL ? at + 1 : text + len;
+	for (int i = 0; i < 2; i++) {
+		FILE *f = i == 0 ? (to_out ? o->out : NULL) : o->log;
+		if (f == NULL)
+			continue;
+		fwrite(text, 1, (size_t)(at - text), f);
+		fputs(line, f);
+		fputs(at, f);
+		fflush(f);
+	}
+	free(text);
+}
+
 void scan_report_summary(struct scan_state *s, int exit_code)
 {
 	const struct vt_scan_totals *t = &s->totals;
+	char extra[128];
 
 	if (s->cfg->no_summary)
 		return;
 	if (!s->cfg->json) {
-		vt_report_summary(s->out, t, 1);
+		summary_text(s, 1);
 		return;
 	}
 
@@ -460,7 +521,7 @@ void scan_report_summary(struct scan_state *s, int exit_code)
 	char start[32], end[32];
 
 	if (f == NULL) {
-		vt_report_summary(s->out, t, 0);
+		summary_text(s, 0);
 		return;
 	}
 	struct tm tm;
@@ -477,12 +538,13 @@ void scan_report_summary(struct scan_state *s, int exit_code)
 	fprintf(f,
 		",\"scanned_directories\":%llu,\"scanned_files\":%llu,\"infected_files\":%llu,"
 		"\"total_errors\":%llu,\"data_scanned_bytes\":%llu,\"data_read_bytes\":%llu,"
-		"\"time_ms\":%llu,\"start_date\":\"%s\",\"end_date\":\"%s\",\"exit_code\":%d}\n",
+		"\"time_ms\":%llu,\"start_date\":\"%s\",\"end_date\":\"%s\"%s,\"exit_code\":%d}\n",
 		(unsigned long long)t->dirs, (unsigned long long)t->files,
 		(unsigned long long)t->infected, (unsigned long long)t->errors,
 		(unsigned long long)t->bytes_scanned, (unsigned long long)t->bytes_read,
-		(unsigned long long)vt_totals_elapsed_ms(t), start, end, exit_code);
+		(unsigned long long)vt_totals_elapsed_ms(t), start, end,
+		scan_action_summary_json(s, extra, sizeof(extra)), exit_code);
 	fflush(f);
 	/* The log always gets clamscan's text block. */
-	vt_report_summary(s->out, t, 0);
+	summary_text(s, 0);
 }

@@ -140,6 +140,7 @@ static void scan_file(struct scan_state *s, int dirfd, const char *name, char *p
 
 	r = new_record(REC_SCAN, path);
 	r->fd = fd;
+	r->st = fst;
 	r->size = (uint64_t)fst.st_size;
 	r->counts_read = 1;
 	r->pending = 1;
