@@ -172,9 +172,16 @@ enum ftype filetype_detect(const uint8_t *h, size_t len)
 		return FT_MAIL;
 	if (is_uuencoded(h, len))
 		return FT_UUENCODED;
-	if (contains_ci(h, n1k, "<html") || contains_ci(h, n1k, "<!doctype html") ||
-	    contains_ci(h, n1k, "<script") || contains_ci(h, n1k, "<body"))
-		return FT_HTML;
+	{
+		/* ClamAV types text as HTML when common tags appear early */
+		static const char *const tags[] = {
+			"<html", "<!doctype html", "<script", "<body", "<head", "<meta", "<title",
+			"<a href", "<img", "<iframe", "<form", "<div", "<object", "<embed", "<style",
+		};
+		for (size_t i = 0; i < VG_ARRAY_LEN(tags); i++)
+			if (contains_ci(h, n1k, tags[i]))
+				return FT_HTML;
+	}
 	/* old-style tar (no ustar magic): a plausible checksum field */
 	if (len >= 512 && h[0] && h[148 + 6] == 0 && h[148 + 7] == ' ' && h[156] >= '0' && h[156] <= '7')
 		return FT_TAR;

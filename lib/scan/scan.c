@@ -926,6 +926,8 @@ struct child_ctx {
 	enum ftype parent_type;
 	uint64_t max_child;
 	bool filesize_bound; /* max_child comes from max_filesize, not the budget */
+	bool encrypted_alerted; /* once per container, whichever unpacker saw it */
+	bool stopped;           /* on_child asked the unpacker to stop */
 	uint32_t index;      /* 1-based position inside the parent */
 };
 
@@ -941,9 +943,20 @@ static const char *encrypted_name(enum ftype t)
 	}
 }
 
+static vg_status child_scan(struct child_ctx *cc, const struct unpack_child *ch);
+
 static vg_status on_child(void *ctx, const struct unpack_child *ch)
 {
 	struct child_ctx *cc = ctx;
+	vg_status rc = child_scan(cc, ch);
+
+	if (rc == VG_ELIMIT)
+		cc->stopped = true;
+	return rc;
+}
+
+static vg_status child_scan(struct child_ctx *cc, const struct unpack_child *ch)
+{
 	struct scan_job *job = cc->job;
 	const struct vg_limits *lim = &job->opts->limits;
 	struct scan_input in;
@@ -958,7 +971,8 @@ static vg_status on_child(void *ctx, const struct unpack_child *ch)
 		hit_limit(job, VG_LIMIT_FILES);
 		return VG_ELIMIT;
 	}
-	if (ch->encrypted && (job->opts->flags & VG_SCAN_ALERT_ENCRYPTED)) {
+	if (ch->encrypted && (job->opts->flags & VG_SCAN_ALERT_ENCRYPTED) && !cc->encrypted_alerted) {
+		cc->encrypted_alerted = true;
 		emit_heuristic(job, encrypted_name(cc->parent_type));
 		if (job->stop)
 			return VG_ELIMIT;
@@ -1021,10 +1035,12 @@ static vg_status scan_layer(struct scan_ctx *c, struct scan_job *job, const stru
 	size_t nunp;
 	enum ftype type;
 	struct unpack_input uin;
+	struct child_ctx cc;
 	uint8_t *owned = NULL;
 	bool allowlisted;
 	vg_status rc;
 
+	memset(&cc, 0, sizeof(cc));
 	if (job->depth > lim->max_recursion) {
 		hit_limit(job, VG_LIMIT_RECURSION);
 		return VG_OK;
@@ -1058,10 +1074,17 @@ static vg_status scan_layer(struct scan_ctx *c, struct scan_job *job, const stru
 		uin.data = in->mem;
 		uin.len = in->mem_len;
 	}
+	cc.c = c;
+	cc.job = job;
+	cc.parent_type = type;
 	for (size_t i = 0; i < nunp && !job->stop; i++) {
 		uint64_t left = lim->max_scansize ? lim->max_scansize - job->sum.bytes_scanned : UINT64_MAX;
-		struct child_ctx cc = {c, job, type, left, false, 0};
 		struct unpack_sink sink;
+
+		cc.max_child = left;
+		cc.filesize_bound = false;
+		cc.stopped = false;
+		cc.index = 0;
 
 		if (lim->max_scansize && job->sum.bytes_scanned >= lim->max_scansize) {
 			hit_limit(job, VG_LIMIT_SCANSIZE);
@@ -1075,8 +1098,13 @@ static vg_status scan_layer(struct scan_ctx *c, struct scan_job *job, const stru
 		sink.ctx = &cc;
 		sink.max_child = cc.max_child > SIZE_MAX ? SIZE_MAX : (size_t)cc.max_child;
 		rc = unp[i](&uin, &sink);
-		if (rc == VG_ELIMIT)
-			rc = VG_OK; /* a limit or the caller stopped it; already recorded */
+		if (rc == VG_ELIMIT) {
+			/* an unpacker's own structural limit (objects, entries) counts
+			 * as too many files; ours were recorded when they happened */
+			if (!cc.stopped)
+				hit_limit(job, VG_LIMIT_FILES);
+			rc = VG_OK;
+		}
 		if (rc != VG_OK)
 			break;
 	}
