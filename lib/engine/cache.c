@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 
 #include "engine/engine.h"
+#include "match/pattern.h"
 
 static void key_add(EVP_MD_CTX *md, const void *p, size_t n)
 {
@@ -100,7 +101,9 @@ out:
 vg_status cache_key(const struct vg_engine *e, uint8_t key[IMAGE_KEY_LEN])
 {
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	uint32_t meta[3] = {IMAGE_FORMAT, e->opts.flevel, e->opts.flags};
+	/* the compiled pattern layout is used in place: its version is part of
+	 * what makes a cache valid */
+	uint32_t meta[4] = {IMAGE_FORMAT, PATTERN_FORMAT, e->opts.flevel, e->opts.flags};
 	vg_status rc = VG_OK;
 	unsigned n = 0;
 

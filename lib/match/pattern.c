@@ -22,22 +22,94 @@
 /* Compiled form                                                          */
 /* ---------------------------------------------------------------------- */
 
-#define PAT_MAGIC 0x31504756u /* "VGP1" little-endian; a byte-swapped cache fails it */
+/*
+ * One allocation, 4-byte aligned, no pointers; offsets follow from the
+ * counts in the header:
+ *
+ *   struct pattern       16 bytes
+ *   struct pattern_ext   16 bytes, only with PAT_EXT (groups, alternatives
+ *                        or byte sets present)
+ *   struct ppart         8 bytes per part
+ *   struct pgap          8 bytes per part after the first
+ *   struct prange        8 bytes per part with an [n-m] byte (CTX_RANGE)
+ *   part elements        uint32_t each, the parts' in order
+ *   byte pool            the static bytes of OP_BYTES elements (anchors
+ *                        included), nbytes long
+ *   -- with PAT_EXT, from the next multiple of 4:
+ *   byte sets            32 bytes each
+ *   alternative elements uint32_t each
+ *   struct pgroup        16 bytes each
+ *   struct palt          12 bytes each
+ *
+ * The verifier's straight loop needs the parts, elements, pool and sets,
+ * which it finds with a few additions; groups and alternatives only matter
+ * to the general one.
+ *
+ * A plain 30-byte literal takes 16 + 8 + 4 + 30 = 58 bytes.
+ */
+/* "VGP" and PATTERN_FORMAT ("VGP2") little-endian; a byte-swapped cache fails it */
+#define PAT_MAGIC (0x00504756u | (uint32_t)('0' + PATTERN_FORMAT) << 24)
+_Static_assert(PATTERN_FORMAT < 10, "one digit in the magic");
 #define PAT_MAX_TEXT (1u << 20)      /* hex text after {n} inlining */
 #define PAT_MAX_ALTS 16384u          /* strings one generic alternative may expand to */
 #define PAT_MAX_BLOB (64u << 20)
+#define PAT_MAX_RUN 4095u            /* bytes one OP_BYTES element holds */
+#define PAT_MAX_ANY (1u << 24)       /* bytes one OP_ANY element skips */
 
+/*
+ * Elements are one uint32_t: the op in bits 0-3, its operands above.
+ */
 enum pat_op {
-	OP_BYTE = 1, /* a */
-	OP_MASK,     /* (byte & b) == a: nibbles */
-	OP_ANY,      /* arg bytes of anything */
-	OP_SET,      /* byte in sets[arg] */
+	OP_BYTE = 1, /* bits 4-11: the byte */
+	OP_BYTES,    /* bits 4-15: length (1..4095), bits 16-31: offset in the byte pool;
+		      * parts only */
+	OP_MASK,     /* (byte & bits 12-19) == bits 4-11: nibbles */
+	OP_ANY,      /* bits 4-31 bytes of anything (1..2^24) */
+	OP_SET,      /* byte in set bits 5-31; bit 4: a middle (B)/(W), which ClamAV's
+		      * offset pre-check counts as zero bytes wide */
 	OP_LINE,     /* "\n" or "\r\n" */
 	OP_NLINE,    /* one byte that is not '\n' and not a '\r' followed by '\n' */
-	OP_GROUP,    /* alternatives groups[arg] */
-	OP_LINE_REV  /* (L) as ClamAV matches it before its trie anchor: "\n", or
+	OP_GROUP,    /* alternatives group bits 5-31; bit 4: negated (fixed length only) */
+	OP_LINE_REV, /* (L) as ClamAV matches it before its trie anchor: "\n", or
 		      * any byte then '\r' when a '\n' follows */
+	OP_SMALLSET, /* byte is one of bits 4-11, 12-19, 20-27 (ascending, the last
+		      * repeated for fewer), or with bit 28 none of them: (aa|bb),
+		      * !(aa|bb|cc) without a 32-byte set; parts only */
+	OP_FIXALT    /* one of (bit 31: none of) bits 25-30 (1..63) strings of bits
+		      * 20-24 (1..31) static bytes each, one after another in the
+		      * byte pool from offset bits 4-19: a fixed-length group like
+		      * (4d5a|5a4d) without group records; parts only */
 };
+
+#define E_OP(e) ((e) & 15u)
+#define E_ARG(e) ((e) >> 4)               /* OP_ANY count */
+#define E_BYTE(e) (((e) >> 4) & 0xffu)     /* OP_BYTE, OP_MASK value */
+#define E_MASK(e) (((e) >> 12) & 0xffu)    /* OP_MASK */
+#define E_RUN_LEN(e) (((e) >> 4) & 0xfffu) /* OP_BYTES */
+#define E_RUN_OFF(e) ((e) >> 16)           /* OP_BYTES */
+#define E_SET_IDX(e) ((e) >> 5)            /* OP_SET */
+#define E_SET_BOUND(e) (((e) >> 4) & 1u)   /* OP_SET */
+#define E_GROUP_IDX(e) ((e) >> 5)          /* OP_GROUP */
+#define E_GROUP_NEG(e) (((e) >> 4) & 1u)   /* OP_GROUP */
+#define E_SMALL(e, i) (((e) >> (4 + 8 * (i))) & 0xffu) /* OP_SMALLSET */
+#define E_SMALL_NEG(e) (((e) >> 28) & 1u)               /* OP_SMALLSET */
+#define E_FIX_OFF(e) (((e) >> 4) & 0xffffu)             /* OP_FIXALT */
+#define E_FIX_LEN(e) (((e) >> 20) & 31u)                /* OP_FIXALT */
+#define E_FIX_N(e) (((e) >> 25) & 63u)                  /* OP_FIXALT */
+#define E_FIX_NEG(e) ((e) >> 31)                        /* OP_FIXALT */
+#define FIX_MAX_LEN 31u
+#define FIX_MAX_N 63u
+
+#define MK_BYTE(v) (OP_BYTE | (uint32_t)(v) << 4)
+#define MK_RUN(off, len) (OP_BYTES | (uint32_t)(len) << 4 | (uint32_t)(off) << 16)
+#define MK_MASK(v, m) (OP_MASK | (uint32_t)(v) << 4 | (uint32_t)(m) << 12)
+#define MK_ANY(n) (OP_ANY | (uint32_t)(n) << 4)
+#define MK_SET(idx, bound) (OP_SET | (uint32_t)(bound) << 4 | (uint32_t)(idx) << 5)
+#define MK_GROUP(idx, neg) (OP_GROUP | (uint32_t)(neg) << 4 | (uint32_t)(idx) << 5)
+#define MK_SMALL(vals) (OP_SMALLSET | (uint32_t)(vals) << 4) /* v0 | v1 << 8 | v2 << 16 | neg << 24 */
+#define MK_FIXALT(off, len, n, neg)                                                              \
+	(OP_FIXALT | (uint32_t)(off) << 4 | (uint32_t)(len) << 20 | (uint32_t)(n) << 25 |         \
+	 (uint32_t)(neg) << 31)
 
 /* Context checks at a part's ends ((B) (L) (W) and their negations). */
 enum {
@@ -47,21 +119,56 @@ enum {
 	CTX_NB = 1u << 3,
 	CTX_NL = 1u << 4,
 	CTX_NW = 1u << 5,
-	CTX_ALL = 0x3f
+	CTX_ALL = 0x3f,
+	/* in ppart.left_ctx only: the part has a struct prange */
+	CTX_RANGE = 1u << 6,
+	/* in ppart.left_ctx / right_ctx: the elements before / after the
+	 * anchor are all fixed-width (simple_op): a straight loop checks them */
+	CTX_SIMPLE = 1u << 7
 };
 
 /* [n-m] single-byte anchor kinds */
 enum { CH_NONE = 0, CH_BYTE, CH_LOW };
 
-enum { PART_SIMPLE_PRE = 1u << 0, PART_SIMPLE_POST = 1u << 1 };
-enum { PAT_PLAIN = 1u << 0, PAT_FILTER_OK = 1u << 1, PAT_FLAGS_ALL = 3u };
+enum { PAT_PLAIN = 1u << 0, PAT_FILTER_OK = 1u << 1, PAT_EXT = 1u << 2, PAT_FLAGS_ALL = 7u };
 
-struct pelem {
-	uint8_t op;
-	uint8_t a;
-	uint8_t b;
+struct pattern {
+	uint32_t magic;
+	uint8_t nparts;      /* 1 .. VG_MAX_PATTERN_PARTS */
+	uint8_t flags;       /* PAT_* */
+	uint16_t nbytes;     /* byte pool */
+	uint16_t nelems;     /* part elements */
+	/* ClamAV's trie anchor in part 0 (pattern_clam_offset_visible): it
+	 * starts clam_bytes bytes into element clam_elems (an OP_BYTES when
+	 * clam_bytes is not 0) */
+	uint16_t clam_elems;
+	uint16_t clam_bytes;
+	uint8_t nranges;     /* parts with CTX_RANGE */
 	uint8_t pad;
-	uint32_t arg;
+};
+
+struct pattern_ext {
+	uint32_t naltelems, ngroups, nalts, nsets;
+};
+
+struct ppart {
+	uint16_t elem_first;  /* index of the part's first element */
+	uint16_t elem_count;
+	uint16_t anchor_elem; /* within the part: an OP_BYTES of 2..32 bytes */
+	uint8_t left_ctx;     /* CTX_* */
+	uint8_t right_ctx;
+};
+
+/* The [n-m] context bytes of a part: hh[n-m]... (chl) and ...[n-m]hh (chr),
+ * kind CH_NONE (and zeros) for a side without one. */
+struct prange {
+	uint8_t chl_kind, chl_val, chl_min, chl_max;
+	uint8_t chr_kind, chr_val, chr_min, chr_max;
+};
+
+struct pgap {
+	uint32_t min;
+	uint32_t max; /* UINT32_MAX: unbounded */
 };
 
 struct pgroup {
@@ -69,80 +176,141 @@ struct pgroup {
 	uint32_t nalts;
 	uint32_t min_len;
 	uint32_t max_len;
-	uint32_t neg; /* only for fixed-length groups: none of the alternatives */
-	uint32_t pad;
 };
 
 struct palt {
-	uint32_t elem_first; /* OP_BYTE / OP_MASK / OP_ANY only */
+	uint32_t elem_first; /* alternative elements: OP_BYTE / OP_MASK / OP_ANY only */
 	uint32_t elem_count;
 	uint32_t len;
-	uint32_t pad;
 };
 
-struct ppart {
-	uint64_t gap_min;
-	uint64_t gap_max;
-	uint32_t elem_first;
-	uint32_t elem_count;
-	uint32_t anchor_elem; /* index within the part */
-	uint32_t anchor_len;
-	uint32_t anchor_byte; /* offset in the byte pool */
-	uint32_t pre_min;     /* bytes the elements before the anchor span */
-	uint32_t pre_len;
-	uint32_t post_min;    /* bytes the elements after the anchor span */
-	uint32_t post_len;
-	uint32_t pre_max;     /* bytes read before / after the anchor, context included */
-	uint32_t post_max;
-	uint32_t width;       /* widest set of positions the general verifier tracks */
-	uint8_t left_ctx;
-	uint8_t right_ctx;
-	uint8_t flags;
-	uint8_t pad;
-	uint8_t chl_kind, chl_val, chl_min, chl_max;
-	uint8_t chr_kind, chr_val, chr_min, chr_max;
-	uint32_t clam_prefix; /* elements before ClamAV's own trie anchor */
+_Static_assert(sizeof(struct pattern) == 16, "pattern header layout");
+_Static_assert(sizeof(struct pattern_ext) == 16, "pattern_ext layout");
+_Static_assert(sizeof(struct ppart) == 8, "ppart layout");
+_Static_assert(sizeof(struct prange) == 8, "prange layout");
+_Static_assert(sizeof(struct pgap) == 8, "pgap layout");
+_Static_assert(sizeof(struct pgroup) == 16, "pgroup layout");
+_Static_assert(sizeof(struct palt) == 12, "palt layout");
+
+/* Where everything is; sizes in bytes from the start of the pattern. */
+struct layout {
+	struct pattern_ext x;
+	uint64_t parts, gaps, ranges, elems, pool, aelems, groups, alts, sets, size;
 };
 
-struct pattern {
-	uint32_t magic;
-	uint32_t size;
-	uint32_t nparts;
-	uint32_t flags;
-	uint64_t min_len;
-	uint32_t part_off, elem_off, group_off, alt_off, set_off, byte_off;
-	uint32_t nelems, ngroups, nalts, nsets, nbytes;
-	uint32_t pad;
+static const struct pattern_ext no_ext;
+
+static const struct pattern_ext *ext_of(const struct pattern *p)
+{
+	if (p->flags & PAT_EXT)
+		return (const struct pattern_ext *)(const void *)((const uint8_t *)p +
+								  sizeof(struct pattern));
+	return &no_ext;
+}
+
+static void layout_from(const struct pattern *p, const struct pattern_ext *x, struct layout *l)
+{
+	l->x = *x;
+	l->parts = sizeof(struct pattern) + (p->flags & PAT_EXT ? sizeof(struct pattern_ext) : 0);
+	l->gaps = l->parts + (uint64_t)p->nparts * sizeof(struct ppart);
+	l->ranges = l->gaps + (p->nparts ? p->nparts - 1u : 0) * (uint64_t)sizeof(struct pgap);
+	l->elems = l->ranges + (uint64_t)p->nranges * sizeof(struct prange);
+	l->pool = l->elems + (uint64_t)p->nelems * 4;
+	l->size = l->pool + p->nbytes;
+	if (p->flags & PAT_EXT) {
+		l->sets = (l->size + 3) & ~(uint64_t)3;
+		l->aelems = l->sets + (uint64_t)l->x.nsets * 32;
+		l->groups = l->aelems + (uint64_t)l->x.naltelems * 4;
+		l->alts = l->groups + (uint64_t)l->x.ngroups * sizeof(struct pgroup);
+		l->size = l->alts + (uint64_t)l->x.nalts * sizeof(struct palt);
+	} else {
+		l->sets = l->aelems = l->groups = l->alts = l->size;
+	}
+}
+
+static void get_layout(const struct pattern *p, struct layout *l)
+{
+	layout_from(p, ext_of(p), l);
+}
+
+/* The hot accessors compute only what they need. */
+static inline size_t parts_off(const struct pattern *p)
+{
+	return sizeof(struct pattern) + (p->flags & PAT_EXT ? sizeof(struct pattern_ext) : 0);
+}
+
+static inline const struct ppart *part_at(const struct pattern *p, uint32_t k)
+{
+	return (const struct ppart *)(const void *)((const uint8_t *)p + parts_off(p)) + k;
+}
+
+static inline const struct pgap *gap_at(const struct pattern *p, uint32_t k)
+{
+	return (const struct pgap *)(const void *)((const uint8_t *)p + parts_off(p) +
+						   (size_t)p->nparts * sizeof(struct ppart)) + (k - 1);
+}
+
+static inline const struct prange *ranges_of(const struct pattern *p)
+{
+	return (const struct prange *)(const void *)((const uint8_t *)p + parts_off(p) +
+						     (size_t)p->nparts * (sizeof(struct ppart) +
+									  sizeof(struct pgap)) -
+						     sizeof(struct pgap));
+}
+
+static inline const uint32_t *elems_of(const struct pattern *p)
+{
+	return (const uint32_t *)(const void *)(ranges_of(p) + p->nranges);
+}
+
+/* Part k's [n-m] bytes, NULL when it has none. */
+static inline const struct prange *range_of(const struct pattern *p, uint32_t k)
+{
+	const struct ppart *parts = part_at(p, 0);
+	uint32_t r = 0;
+
+	if (!(parts[k].left_ctx & CTX_RANGE))
+		return NULL;
+	for (uint32_t j = 0; j < k; j++)
+		r += (parts[j].left_ctx & CTX_RANGE) != 0;
+	return ranges_of(p) + r;
+}
+
+/* Every array of a pattern, found once per call. get_ptrs_fast finds what
+ * the straight loop reads; ptrs_rest adds groups and alternatives. */
+struct ptrs {
+	const struct pattern *p;
+	const uint32_t *elems;
+	const uint8_t *pool;
+	const uint8_t *sets;
+	const uint32_t *aelems;
+	const struct pgroup *groups;
+	const struct palt *alts;
 };
 
-static const struct ppart *part_at(const struct pattern *p, uint32_t k)
+static inline void get_ptrs_fast(const struct pattern *p, struct ptrs *q)
 {
-	return (const struct ppart *)((const uint8_t *)p + p->part_off) + k;
+	q->p = p;
+	q->elems = elems_of(p);
+	q->pool = (const uint8_t *)(q->elems + p->nelems);
+	/* the elements end 4-aligned, so the sets start at the pool's end
+	 * rounded up to 4 */
+	q->sets = q->pool + ((p->nbytes + 3u) & ~3u);
 }
 
-static const struct pelem *elems_of(const struct pattern *p)
+static void ptrs_rest(struct ptrs *q)
 {
-	return (const struct pelem *)((const uint8_t *)p + p->elem_off);
+	const struct pattern_ext *x = ext_of(q->p);
+
+	q->aelems = (const uint32_t *)(const void *)(q->sets + (size_t)x->nsets * 32);
+	q->groups = (const struct pgroup *)(const void *)(q->aelems + x->naltelems);
+	q->alts = (const struct palt *)(const void *)(q->groups + x->ngroups);
 }
 
-static const struct pgroup *groups_of(const struct pattern *p)
+static void get_ptrs(const struct pattern *p, struct ptrs *q)
 {
-	return (const struct pgroup *)((const uint8_t *)p + p->group_off);
-}
-
-static const struct palt *alts_of(const struct pattern *p)
-{
-	return (const struct palt *)((const uint8_t *)p + p->alt_off);
-}
-
-static const uint8_t *sets_of(const struct pattern *p)
-{
-	return (const uint8_t *)p + p->set_off;
-}
-
-static const uint8_t *bytes_of(const struct pattern *p)
-{
-	return (const uint8_t *)p + p->byte_off;
+	get_ptrs_fast(p, q);
+	ptrs_rest(q);
 }
 
 /* ClamAV's boundary[] table (matcher-ac.c), confirmed byte by byte with
@@ -204,7 +372,7 @@ static bool vec_grow(struct vec *v, size_t extra)
 
 static bool vec_push(struct vec *v, const void *e)
 {
-	if (!vec_grow(v, 1))
+	if (v->n == v->cap && !vec_grow(v, 1))
 		return false;
 	memcpy((uint8_t *)v->p + v->n * v->esz, e, v->esz);
 	v->n++;
@@ -279,6 +447,14 @@ static bool txt_append(struct txt *t, const struct txt *s, size_t from, size_t t
 	return true;
 }
 
+/* t[from, to) without copying; not to be grown or freed. */
+static struct txt txt_view(const struct txt *t, size_t from, size_t to)
+{
+	struct txt v = {t->c + from, t->col + from, to - from, 0};
+
+	return v;
+}
+
 static void txt_free(struct txt *t)
 {
 	vg_free(t->c);
@@ -309,6 +485,30 @@ struct special {
 	uint32_t arg; /* set index for SP_ALTCHAR, group index for SP_FIXED/SP_GENERIC */
 };
 
+/* The compiler's elements, one per ClamAV element ("??" pairs and bytes
+ * not yet merged); assemble() packs them. */
+struct ielem {
+	uint8_t op;
+	uint8_t a;
+	uint8_t b;
+	uint32_t arg;
+};
+
+struct igroup {
+	uint32_t alt_first;
+	uint32_t nalts;
+	uint32_t min_len;
+	uint32_t max_len;
+	uint32_t neg;   /* only for fixed-length groups: none of the alternatives */
+	uint32_t fixed; /* ClamAV's "fixed": same length, static bytes only */
+};
+
+struct ialt {
+	uint32_t elem_first; /* OP_BYTE / OP_MASK / OP_ANY only */
+	uint32_t elem_count;
+	uint32_t len;
+};
+
 struct irpart {
 	uint64_t gap_min, gap_max;
 	uint32_t elem_first, elem_count;
@@ -321,10 +521,11 @@ struct irpart {
 struct cc {
 	struct pattern_error *err;
 	struct vec parts;  /* struct irpart */
-	struct vec elems;  /* struct pelem */
-	struct vec groups; /* struct pgroup */
-	struct vec alts;   /* struct palt */
+	struct vec elems;  /* struct ielem */
+	struct vec groups; /* struct igroup */
+	struct vec alts;   /* struct ialt */
 	struct vec sets;   /* uint8_t[32] */
+	uint32_t bw_set[4]; /* the (B), !(B), (W), !(W) set once made, else UINT32_MAX */
 	bool filter_ok;
 	uint32_t partno; /* 1-based, as ClamAV numbers parts */
 };
@@ -410,9 +611,12 @@ static bool set_add_bits(struct cc *c, const uint8_t bits[32], uint32_t *idx)
 
 static bool push_elem(struct cc *c, uint8_t op, uint8_t a, uint8_t b, uint32_t arg)
 {
-	struct pelem e = {op, a, b, 0, arg};
+	struct ielem e = {op, a, b, arg};
 
-	return vec_push(&c->elems, &e);
+	if (c->elems.n == c->elems.cap && !vec_grow(&c->elems, 1))
+		return false;
+	((struct ielem *)c->elems.p)[c->elems.n++] = e;
+	return true;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -716,7 +920,7 @@ static vg_status compile_alt(struct cc *c, const struct txt *t, size_t from, siz
 	analyze_expr(t->c + from, to - from, &num, &fixed, &slen);
 	if (fixed) {
 		size_t blen = slen / 2;
-		struct pgroup g = {0};
+		struct igroup g = {0};
 
 		if (blen == 1 && slen == 2) {
 			uint8_t bits[32] = {0};
@@ -752,10 +956,11 @@ static vg_status compile_alt(struct cc *c, const struct txt *t, size_t from, siz
 			return fail(c, col_open, "odd number of hex digits in alternative");
 		g.alt_first = (uint32_t)c->alts.n;
 		g.neg = neg;
+		g.fixed = 1;
 		g.min_len = g.max_len = (uint32_t)blen;
 		for (uint32_t i = 0; i < num; i++) {
 			size_t a, b;
-			struct palt alt;
+			struct ialt alt;
 
 			if (!strtok_field(t->c + from, to - from, i, '|', &a, &b))
 				return fail(c, col_open, "empty alternative in ( )");
@@ -792,7 +997,7 @@ static vg_status compile_alt(struct cc *c, const struct txt *t, size_t from, siz
 	/* generic */
 	{
 		struct expansion seed = {0}, res = {0};
-		struct pgroup g = {0};
+		struct igroup g = {0};
 
 		seed.strs = vg_calloc(1, sizeof(struct txt));
 		if (!seed.strs)
@@ -807,7 +1012,7 @@ static vg_status compile_alt(struct cc *c, const struct txt *t, size_t from, siz
 		g.alt_first = (uint32_t)c->alts.n;
 		g.min_len = UINT32_MAX;
 		for (size_t i = 0; i < res.nstrs; i++) {
-			struct palt alt;
+			struct ialt alt;
 
 			alt.elem_first = (uint32_t)c->elems.n;
 			rc = simple_elems(c, &res.strs[i], 0, res.strs[i].n, col_open, &alt.len);
@@ -932,9 +1137,10 @@ static vg_status compile_part(struct cc *c, const struct txt *pt, uint32_t col0,
 {
 	struct irpart ip = {0};
 	struct txt hexnew = {0};
+	bool hexnew_view = false;
 	struct vec specials = {0};
-	uint8_t *kinds = NULL;
-	uint16_t *vals = NULL;
+	uint8_t *kinds = NULL, kinds_buf[256];
+	uint16_t *vals = NULL, vals_buf[256];
 	size_t hs = 0, he = pt->n; /* the part minus its [n-m] anchors */
 	size_t nkinds = 0;
 	vg_status rc = VG_OK;
@@ -1025,8 +1231,12 @@ static vg_status compile_part(struct cc *c, const struct txt *pt, uint32_t col0,
 	}
 
 	/* ( ): boundaries at the ends become context checks, everything else a
-	 * special element marked "()" in hexnew, as ClamAV rewrites it. */
-	{
+	 * special element marked "()" in hexnew, as ClamAV rewrites it. Without
+	 * any, hexnew is the text itself. */
+	if (find_char(pt, hs, he, '(') == SIZE_MAX) {
+		hexnew = txt_view(pt, hs, he);
+		hexnew_view = true;
+	} else {
 		size_t start = hs;
 
 		for (;;) {
@@ -1123,11 +1333,17 @@ static vg_status compile_part(struct cc *c, const struct txt *pt, uint32_t col0,
 		rc = fail(c, hexnew.n ? hexnew.col[hexnew.n - 1] : col0, "odd number of hex digits");
 		goto out;
 	}
-	kinds = vg_malloc(hexnew.n / 2 + 1);
-	vals = vg_calloc(hexnew.n / 2 + 1, sizeof(*vals));
-	if (!kinds || !vals) {
-		rc = VG_ENOMEM;
-		goto out;
+	if (hexnew.n / 2 + 1 <= sizeof(kinds_buf)) {
+		kinds = kinds_buf;
+		vals = vals_buf;
+		memset(vals, 0, (hexnew.n / 2 + 1) * sizeof(*vals));
+	} else {
+		kinds = vg_malloc(hexnew.n / 2 + 1);
+		vals = vg_calloc(hexnew.n / 2 + 1, sizeof(*vals));
+		if (!kinds || !vals) {
+			rc = VG_ENOMEM;
+			goto out;
+		}
 	}
 	ip.elem_first = (uint32_t)c->elems.n;
 	{
@@ -1169,17 +1385,29 @@ static vg_status compile_part(struct cc *c, const struct txt *pt, uint32_t col0,
 				switch (sp->type) {
 				case SP_ALTCHAR: {
 					const uint8_t *b = vec_at(&c->sets, sp->arg);
-					int cnt = 0, val = 0;
+					uint32_t cnt = 0, nin = 0, nout = 0, in[3] = {0}, out[3] = {0};
 
-					for (int v = 0; v < 256; v++) {
+					for (uint32_t v = 0; v < 256; v++) {
 						if (b[v >> 3] & (1u << (v & 7))) {
 							cnt++;
-							val = v;
+							if (nin < 3)
+								in[nin++] = v;
+						} else if (nout < 3) {
+							out[nout++] = v;
 						}
 					}
-					/* a one-byte set is a byte: it may join an anchor */
+					/* a one-byte set is a byte: it may join an anchor;
+					 * two or three bytes, or all but those, fit in
+					 * the element */
 					if (cnt == 1)
-						ok = push_elem(c, OP_BYTE, (uint8_t)val, 0, 0);
+						ok = push_elem(c, OP_BYTE, (uint8_t)in[0], 0, 0);
+					else if (cnt >= 2 && cnt <= 3)
+						ok = push_elem(c, OP_SMALLSET, 0, 0,
+							       in[0] | in[1] << 8 | in[cnt - 1] << 16);
+					else if (cnt >= 253 && cnt <= 255)
+						ok = push_elem(c, OP_SMALLSET, 0, 0,
+							       out[0] | out[(256 - cnt) > 1] << 8 |
+								       out[255 - cnt] << 16 | 1u << 24);
 					else
 						ok = push_elem(c, OP_SET, 0, 0, sp->arg);
 					break;
@@ -1192,7 +1420,9 @@ static vg_status compile_part(struct cc *c, const struct txt *pt, uint32_t col0,
 					ok = push_elem(c, sp->neg ? OP_NLINE : OP_LINE, 0, 0, 0);
 					break;
 				case SP_BOUND:
-				case SP_WORD:
+				case SP_WORD: {
+					uint32_t *known = &c->bw_set[(sp->type == SP_WORD) * 2 + sp->neg];
+
 					for (int v = 0; v < 256; v++) {
 						bool in = sp->type == SP_BOUND ? boundary_class((uint8_t)v) != 0
 									       : !is_alnum((uint8_t)v);
@@ -1205,8 +1435,11 @@ static vg_status compile_part(struct cc *c, const struct txt *pt, uint32_t col0,
 					}
 					/* b = 1: ClamAV counts this byte as zero wide in its
 					 * offset pre-check (pattern_clam_offset_visible) */
-					ok = set_add_bits(c, bits, &idx) && push_elem(c, OP_SET, 0, 1, idx);
+					if (*known == UINT32_MAX && set_add_bits(c, bits, &idx))
+						*known = idx;
+					ok = *known != UINT32_MAX && push_elem(c, OP_SET, 0, 1, *known);
 					break;
+				}
 				default:
 					break;
 				}
@@ -1274,7 +1507,7 @@ static vg_status compile_part(struct cc *c, const struct txt *pt, uint32_t col0,
 	 * the same meaning. */
 	{
 		size_t ppos = clam_prefix_len(kinds, vals, nkinds);
-		struct pelem *ev = c->elems.p;
+		struct ielem *ev = c->elems.p;
 
 		ip.clam_prefix = (uint32_t)ppos;
 		for (size_t k = 0; k < ppos; k++)
@@ -1301,10 +1534,13 @@ static vg_status compile_part(struct cc *c, const struct txt *pt, uint32_t col0,
 	if (!vec_push(&c->parts, &ip))
 		rc = VG_ENOMEM;
 out:
-	txt_free(&hexnew);
+	if (!hexnew_view)
+		txt_free(&hexnew);
 	vec_free(&specials);
-	vg_free(kinds);
-	vg_free(vals);
+	if (kinds != kinds_buf) {
+		vg_free(kinds);
+		vg_free(vals);
+	}
 	return rc;
 }
 
@@ -1440,7 +1676,7 @@ static vg_status split_parts(struct cc *c, const struct txt *t)
 
 		for (uint32_t k = 0; k < nparts; k++) {
 			size_t end = find_char(t, start, t->n, '*');
-			struct txt pt = {0};
+			struct txt pt;
 
 			if (end == SIZE_MAX)
 				end = t->n;
@@ -1452,12 +1688,8 @@ static vg_status split_parts(struct cc *c, const struct txt *t)
 				return fail(c, t->col[end], "empty part between '*'");
 			}
 			c->partno = k + 1;
-			if (!txt_append(&pt, t, start, end)) {
-				txt_free(&pt);
-				return VG_ENOMEM;
-			}
+			pt = txt_view(t, start, end);
 			rc = compile_part(c, &pt, t->col[start], 0, k ? PATTERN_GAP_INF : 0);
-			txt_free(&pt);
 			if (rc)
 				return rc;
 			start = end + 1;
@@ -1472,7 +1704,7 @@ static vg_status split_parts(struct cc *c, const struct txt *t)
 		for (uint32_t k = 0; k < nparts; k++) {
 			size_t end = t->n;
 			bool star = false;
-			struct txt pt = {0};
+			struct txt pt;
 
 			if (k + 1 != nparts) {
 				for (size_t j = start; j < t->n; j++) {
@@ -1491,13 +1723,9 @@ static vg_status split_parts(struct cc *c, const struct txt *t)
 				return fail(c, end < t->n ? t->col[end] : t->col[t->n - 1],
 					    "part %u is empty", k + 1);
 			}
-			if (!txt_append(&pt, t, start, end)) {
-				txt_free(&pt);
-				return VG_ENOMEM;
-			}
+			pt = txt_view(t, start, end);
 			rc = compile_part(c, &pt, start < t->n ? t->col[start] : t->col[t->n - 1],
 					  gmin, gmax);
-			txt_free(&pt);
 			if (rc)
 				return rc;
 			if (k + 1 == nparts)
@@ -1542,45 +1770,65 @@ static uint32_t byte_weight(uint8_t b, int prev)
 /* Pick the richest window of 2..32 consecutive static bytes. Longer windows
  * mean fewer prefilter hits; common filler bytes (00, ff, spaces, runs of one
  * byte) make a window hit often, and Vectorscan's literal API cannot start a
- * literal with 00. */
-static void choose_anchor(const struct pelem *e, uint32_t n, uint32_t *at, uint32_t *len)
+ * literal with 00. Ties go to the longer window, then to the first.
+ *
+ * Every byte adds at least 1 to a window's sum, so from a given start the
+ * longest window scores strictly best: only that one per start is scored,
+ * its sum slid along each run of bytes. */
+static void choose_anchor(const struct ielem *e, uint32_t n, uint32_t *at, uint32_t *len)
 {
 	uint64_t best = 0;
 	uint32_t best_at = 0, best_len = 0;
 
-	for (uint32_t i = 0; i < n; i++) {
-		if (e[i].op != OP_BYTE)
-			continue;
-		for (uint32_t j = i; j < n && e[j].op == OP_BYTE && j - i < VG_MAX_ANCHOR_LEN; j++) {
-			uint32_t l = j - i + 1;
-			uint64_t score = 0;
-			int prev = -1;
+	for (uint32_t rs = 0; rs < n;) {
+		uint32_t re = rs, end = rs + 1;
+		uint64_t inner = 0; /* weights of e[i + 1 .. end), each after its predecessor */
 
-			if (l < 2)
-				continue;
-			for (uint32_t k = i; k <= j; k++) {
-				score += byte_weight(e[k].a, prev);
-				prev = e[k].a;
-			}
-			score = score * 4;
-			if (e[i].a == 0x00)
-				score = score > 24 ? score - 24 : 1;
-			if (score > best || (score == best && l > best_len)) {
-				best = score;
-				best_at = i;
-				best_len = l;
-			}
+		if (e[rs].op != OP_BYTE) {
+			rs++;
+			continue;
 		}
+		while (re < n && e[re].op == OP_BYTE)
+			re++;
+		for (uint32_t i = rs; i < re; i++) {
+			uint32_t lim = re - i < VG_MAX_ANCHOR_LEN ? re : i + VG_MAX_ANCHOR_LEN, l;
+
+			while (end < lim) {
+				inner += byte_weight(e[end].a, e[end - 1].a);
+				end++;
+			}
+			l = end - i;
+			if (l >= 2) {
+				uint64_t score = (byte_weight(e[i].a, -1) + inner) * 4;
+
+				if (e[i].a == 0x00)
+					score = score > 24 ? score - 24 : 1;
+				if (score > best || (score == best && l > best_len)) {
+					best = score;
+					best_at = i;
+					best_len = l;
+				}
+			}
+			if (i + 1 < end)
+				inner -= byte_weight(e[i + 1].a, e[i].a);
+		}
+		rs = re;
 	}
 	*at = best_at;
 	*len = best_len;
 }
 
-static void elem_span(const struct pattern *p, const struct pelem *e, uint32_t *mn, uint32_t *mx)
+static inline void elem_span(const struct ptrs *q, uint32_t e, uint32_t *mn, uint32_t *mx)
 {
-	switch (e->op) {
+	switch (E_OP(e)) {
 	case OP_ANY:
-		*mn = *mx = e->arg;
+		*mn = *mx = E_ARG(e);
+		break;
+	case OP_BYTES:
+		*mn = *mx = E_RUN_LEN(e);
+		break;
+	case OP_FIXALT:
+		*mn = *mx = E_FIX_LEN(e);
 		break;
 	case OP_LINE:
 	case OP_LINE_REV:
@@ -1588,8 +1836,8 @@ static void elem_span(const struct pattern *p, const struct pelem *e, uint32_t *
 		*mx = 2;
 		break;
 	case OP_GROUP:
-		*mn = groups_of(p)[e->arg].min_len;
-		*mx = groups_of(p)[e->arg].max_len;
+		*mn = q->groups[E_GROUP_IDX(e)].min_len;
+		*mx = q->groups[E_GROUP_IDX(e)].max_len;
 		break;
 	default:
 		*mn = *mx = 1;
@@ -1597,181 +1845,434 @@ static void elem_span(const struct pattern *p, const struct pelem *e, uint32_t *
 	}
 }
 
-static bool simple_op(uint8_t op)
+static bool simple_op(uint32_t op)
 {
-	return op == OP_BYTE || op == OP_MASK || op == OP_ANY || op == OP_SET || op == OP_NLINE;
+	return op == OP_BYTE || op == OP_BYTES || op == OP_MASK || op == OP_ANY || op == OP_SET ||
+	       op == OP_SMALLSET || op == OP_FIXALT || op == OP_NLINE;
 }
 
 /* Everything about a part that follows from its elements; computed when
- * compiling and recomputed to check a loaded pattern. Saturates instead of
- * overflowing; a loaded pattern whose sizes do not fit is rejected. */
-static bool derive_part(const struct pattern *p, const struct ppart *pp, struct ppart *d)
+ * compiling, when asked (pattern_part_info, pattern_min_len) and to check a
+ * loaded pattern. False when the sizes are out of bounds. */
+struct pderived {
+	uint64_t pre_min, pre_len;   /* bytes the elements before the anchor span */
+	uint64_t post_min, post_len; /* bytes the elements after the anchor span */
+	uint64_t pre_max, post_max;  /* bytes read before / after the anchor, context included */
+	bool spre, spost;            /* fixed-width elements only on that side */
+};
+
+static bool derive_part(const struct ptrs *q, const struct ppart *pp, const struct prange *rg,
+			struct pderived *d)
 {
-	const struct pelem *e = elems_of(p) + pp->elem_first;
-	uint64_t pmin = 0, pmax = 0, smin = 0, smax = 0, pre, post, ctxr = 0, ctxl = 0;
-	bool spre = true, spost = true, nline_post = false;
+	const uint32_t *e = q->elems + pp->elem_first;
+	uint64_t ctxr = 0, ctxl = 0;
+	uint8_t lc = pp->left_ctx & CTX_ALL, rc = pp->right_ctx & CTX_ALL;
+	bool nline_post = false;
 
-	*d = *pp;
+	memset(d, 0, sizeof(*d));
+	d->spre = d->spost = true;
 	for (uint32_t i = 0; i < pp->elem_count; i++) {
-		uint32_t mn, mx;
+		uint32_t mn, mx, op = E_OP(e[i]);
 
-		elem_span(p, &e[i], &mn, &mx);
+		elem_span(q, e[i], &mn, &mx);
 		if (i < pp->anchor_elem) {
-			pmin += mn;
-			pmax += mx;
-			if (!simple_op(e[i].op))
-				spre = false;
-		} else if (i >= pp->anchor_elem + pp->anchor_len) {
-			smin += mn;
-			smax += mx;
-			if (!simple_op(e[i].op))
-				spost = false;
-			if (e[i].op == OP_NLINE || e[i].op == OP_LINE_REV)
+			d->pre_min += mn;
+			d->pre_len += mx;
+			if (!simple_op(op))
+				d->spre = false;
+		} else if (i > pp->anchor_elem) {
+			d->post_min += mn;
+			d->post_len += mx;
+			if (!simple_op(op))
+				d->spost = false;
+			if (op == OP_NLINE || op == OP_LINE_REV)
 				nline_post = true;
 		}
 	}
-	if (pp->left_ctx)
+	if (lc)
 		ctxl = 1;
-	if (pp->chl_kind != CH_NONE && (uint64_t)pp->chl_max + 1 > ctxl)
-		ctxl = (uint64_t)pp->chl_max + 1;
-	if (pp->right_ctx & (CTX_B | CTX_W | CTX_NB | CTX_NW))
+	if (rg && rg->chl_kind != CH_NONE && (uint64_t)rg->chl_max + 1 > ctxl)
+		ctxl = (uint64_t)rg->chl_max + 1;
+	if (rc & (CTX_B | CTX_W | CTX_NB | CTX_NW))
 		ctxr = 1;
-	if (pp->right_ctx & (CTX_L | CTX_NL))
+	if (rc & (CTX_L | CTX_NL))
 		ctxr = 2; /* "\r\n" after the end */
-	if (pp->chr_kind != CH_NONE && (uint64_t)pp->chr_max + 1 > ctxr)
-		ctxr = (uint64_t)pp->chr_max + 1;
+	if (rg && rg->chr_kind != CH_NONE && (uint64_t)rg->chr_max + 1 > ctxr)
+		ctxr = (uint64_t)rg->chr_max + 1;
 	if (nline_post && ctxr < 1)
 		ctxr = 1;
-	pre = pmax + ctxl;
-	post = smax + ctxr;
-	if (pre > UINT32_MAX / 4 || post > UINT32_MAX / 4)
-		return false;
-	d->pre_min = (uint32_t)pmin;
-	d->pre_len = (uint32_t)pmax;
-	d->post_min = (uint32_t)smin;
-	d->post_len = (uint32_t)smax;
-	d->pre_max = (uint32_t)pre;
-	d->post_max = (uint32_t)post;
-	d->width = (uint32_t)((pmax - pmin > smax - smin ? pmax - pmin : smax - smin) + 1);
-	d->flags = (uint8_t)((spre ? PART_SIMPLE_PRE : 0) | (spost ? PART_SIMPLE_POST : 0));
-	return true;
+	d->pre_max = d->pre_len + ctxl;
+	d->post_max = d->post_len + ctxr;
+	return d->pre_max <= UINT32_MAX / 4 && d->post_max <= UINT32_MAX / 4;
+}
+
+/* Widest set of offsets run_general tracks over e[0..n). */
+static uint32_t side_width(const struct ptrs *q, const uint32_t *e, uint32_t n)
+{
+	uint64_t w = 1;
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t mn, mx;
+
+		elem_span(q, e[i], &mn, &mx);
+		w += mx - mn;
+	}
+	return w > UINT32_MAX / 4 ? UINT32_MAX / 4 : (uint32_t)w;
 }
 
 /* ---------------------------------------------------------------------- */
 /* Assembling the blob                                                    */
 /* ---------------------------------------------------------------------- */
 
-static uint32_t align8(uint32_t x)
+static bool push_u32(struct vec *v, uint32_t x)
 {
-	return (x + 7u) & ~7u;
+	if (v->n == v->cap && !vec_grow(v, 1))
+		return false;
+	((uint32_t *)v->p)[v->n++] = x;
+	return true;
+}
+
+/* Packs part k's compiler elements: runs of bytes become one OP_BYTE or
+ * OP_BYTES (the anchor is one of its own), runs of "??" one OP_ANY. Finds
+ * where ClamAV's trie anchor (compiler element clam_at) lands. VG_ELIMIT
+ * when the 16-bit fields cannot hold the part. */
+/* A fixed-length group small enough for one OP_FIXALT. */
+static bool fixalt_ok(const struct igroup *g)
+{
+	return g->fixed && g->nalts <= FIX_MAX_N && g->min_len <= FIX_MAX_LEN;
+}
+
+static vg_status pack_part(struct cc *c, const struct irpart *ip, const uint32_t *set_map,
+			   const uint32_t *group_map, struct vec *pe, struct vec *pool,
+			   struct ppart *pp, struct prange *rg, uint32_t clam_at, uint32_t *clam_elems,
+			   uint32_t *clam_bytes)
+{
+	const struct ielem *e = (const struct ielem *)c->elems.p + ip->elem_first;
+	const struct igroup *gv = c->groups.p;
+	uint32_t n = ip->elem_count, at, alen, first = (uint32_t)pe->n;
+
+	choose_anchor(e, n, &at, &alen);
+	pp->elem_first = (uint16_t)first; /* range checked by the caller */
+	for (uint32_t i = 0; i < n;) {
+		uint32_t j = i + 1, word;
+
+		switch (e[i].op) {
+		case OP_BYTE:
+			if (i == at) {
+				j = i + alen;
+			} else {
+				while (j < n && e[j].op == OP_BYTE && j != at && j - i < PAT_MAX_RUN)
+					j++;
+			}
+			if (j - i == 1 && i != at) {
+				word = MK_BYTE(e[i].a);
+			} else {
+				if (pool->n + (j - i) > UINT16_MAX)
+					return VG_ELIMIT;
+				word = MK_RUN(pool->n, j - i);
+				if (!vec_grow(pool, j - i))
+					return VG_ENOMEM;
+				for (uint32_t k = i; k < j; k++)
+					((uint8_t *)pool->p)[pool->n++] = e[k].a;
+			}
+			if (i == at)
+				pp->anchor_elem = (uint16_t)(pe->n - first);
+			break;
+		case OP_ANY: {
+			uint64_t cnt = e[i].arg;
+
+			while (j < n && e[j].op == OP_ANY && j != clam_at && cnt + e[j].arg <= PAT_MAX_ANY)
+				cnt += e[j++].arg;
+			word = MK_ANY(cnt);
+			break;
+		}
+		case OP_MASK:
+			word = MK_MASK(e[i].a, e[i].b);
+			break;
+		case OP_SET:
+			word = MK_SET(set_map[e[i].arg], e[i].b);
+			break;
+		case OP_SMALLSET:
+			word = MK_SMALL(e[i].arg);
+			break;
+		case OP_GROUP: {
+			const struct igroup *g = &gv[e[i].arg];
+
+			if (!fixalt_ok(g)) {
+				word = MK_GROUP(group_map[e[i].arg], g->neg);
+				break;
+			}
+			/* the alternatives' bytes, one string after another */
+			if (pool->n + (uint64_t)g->nalts * g->min_len > UINT16_MAX)
+				return VG_ELIMIT;
+			word = MK_FIXALT(pool->n, g->min_len, g->nalts, g->neg);
+			if (!vec_grow(pool, (size_t)g->nalts * g->min_len))
+				return VG_ENOMEM;
+			for (uint32_t a = 0; a < g->nalts; a++) {
+				const struct ialt *al = (const struct ialt *)c->alts.p + g->alt_first + a;
+				const struct ielem *ae = (const struct ielem *)c->elems.p + al->elem_first;
+
+				for (uint32_t k = 0; k < al->elem_count; k++)
+					((uint8_t *)pool->p)[pool->n++] = ae[k].a;
+			}
+			break;
+		}
+		default: /* OP_LINE, OP_NLINE, OP_LINE_REV */
+			word = e[i].op;
+			break;
+		}
+		if (clam_at >= i && clam_at < j) {
+			*clam_elems = (uint32_t)(pe->n - first);
+			*clam_bytes = clam_at - i;
+		}
+		if (!push_u32(pe, word))
+			return VG_ENOMEM;
+		i = j;
+	}
+	if (clam_at == n) {
+		*clam_elems = (uint32_t)(pe->n - first);
+		*clam_bytes = 0;
+	}
+	if (pe->n > UINT16_MAX)
+		return VG_ELIMIT;
+	pp->elem_count = (uint16_t)(pe->n - first);
+	pp->left_ctx = ip->left_ctx;
+	pp->right_ctx = ip->right_ctx;
+	/* an [n-m] next to "??" or "h?" checks nothing (parse_ch): no record */
+	memset(rg, 0, sizeof(*rg));
+	if (ip->chl_kind != CH_NONE) {
+		rg->chl_kind = ip->chl_kind;
+		rg->chl_val = ip->chl_val;
+		rg->chl_min = ip->chl_min;
+		rg->chl_max = ip->chl_max;
+	}
+	if (ip->chr_kind != CH_NONE) {
+		rg->chr_kind = ip->chr_kind;
+		rg->chr_val = ip->chr_val;
+		rg->chr_min = ip->chr_min;
+		rg->chr_max = ip->chr_max;
+	}
+	if (rg->chl_kind != CH_NONE || rg->chr_kind != CH_NONE)
+		pp->left_ctx |= CTX_RANGE;
+	return VG_OK;
+}
+
+/* The groups kept as such (group_map, in their new order) with their
+ * alternatives. Alternatives keep single OP_BYTE elements: they are short,
+ * and the byte pool's 16-bit offsets need not cover their expansions. */
+static bool pack_groups(struct cc *c, const uint32_t *group_map, uint32_t ngroups,
+			struct vec *ae, struct pgroup *gout, struct vec *aout)
+{
+	const struct ialt *av = c->alts.p;
+	const struct ielem *ev = c->elems.p;
+
+	for (size_t g = 0; g < c->groups.n; g++) {
+		const struct igroup *ig = vec_at(&c->groups, g);
+		struct pgroup *pg;
+
+		if (group_map[g] == UINT32_MAX)
+			continue;
+		if (group_map[g] >= ngroups)
+			return false;
+		pg = &gout[group_map[g]];
+		pg->alt_first = (uint32_t)aout->n;
+		pg->nalts = ig->nalts;
+		pg->min_len = ig->min_len;
+		pg->max_len = ig->max_len;
+		for (uint32_t a = ig->alt_first; a < ig->alt_first + ig->nalts; a++) {
+			const struct ielem *e = ev + av[a].elem_first;
+			uint32_t n = av[a].elem_count;
+			struct palt pa;
+
+			pa.elem_first = (uint32_t)ae->n;
+			pa.len = av[a].len;
+			for (uint32_t i = 0; i < n;) {
+				uint32_t j = i + 1, word;
+
+				if (e[i].op == OP_ANY) {
+					uint64_t cnt = e[i].arg;
+
+					while (j < n && e[j].op == OP_ANY && cnt + e[j].arg <= PAT_MAX_ANY)
+						cnt += e[j++].arg;
+					word = MK_ANY(cnt);
+				} else if (e[i].op == OP_MASK) {
+					word = MK_MASK(e[i].a, e[i].b);
+				} else {
+					word = MK_BYTE(e[i].a);
+				}
+				if (!push_u32(ae, word))
+					return false;
+				i = j;
+			}
+			pa.elem_count = (uint32_t)(ae->n - pa.elem_first);
+			if (!vec_push(aout, &pa))
+				return false;
+		}
+	}
+	return true;
 }
 
 static vg_status assemble(struct cc *c, bool plain, struct pattern **out)
 {
 	uint32_t nparts = (uint32_t)c->parts.n;
-	uint64_t sz, nbytes = 0;
-	struct pattern h = {0}, *p;
-	uint8_t *pool;
-	uint32_t bpos = 0;
-	uint64_t min_len = 0;
-	const struct pelem *ev = c->elems.p;
-	uint32_t *anchor_at, *anchor_len;
-	vg_status rc = VG_OK;
+	struct vec pe = {0}, pool = {0}, ae = {0}, av = {0};
+	struct ppart parts[VG_MAX_PATTERN_PARTS];
+	struct prange ranges[VG_MAX_PATTERN_PARTS];
+	struct pgroup *groups = NULL;
+	struct pattern h = {0}, *p = NULL;
+	struct pattern_ext x = {0};
+	struct layout l;
+	struct ptrs q;
+	uint32_t clam_elems = 0, clam_bytes = 0, nranges = 0, nsets = 0, ngroups = 0;
+	uint32_t *set_map = NULL, *group_map = NULL;
+	uint8_t *b;
+	vg_status rc = VG_ENOMEM;
 
-	anchor_at = vg_calloc(nparts, sizeof(uint32_t));
-	anchor_len = vg_calloc(nparts, sizeof(uint32_t));
-	if (!anchor_at || !anchor_len) {
-		rc = VG_ENOMEM;
+	pe.esz = 4;
+	pool.esz = 1;
+	ae.esz = 4;
+	av.esz = sizeof(struct palt);
+	memset(parts, 0, sizeof(parts));
+	if (nparts == 0 || nparts > VG_MAX_PATTERN_PARTS) {
+		rc = fail(c, 0, "more than %u parts", VG_MAX_PATTERN_PARTS);
 		goto out;
+	}
+	/* Keep only the byte sets and groups elements use, numbered in order of
+	 * use: a one-byte "(62)" became a byte, small sets OP_SMALLSET, small
+	 * fixed-length groups OP_FIXALT; (B)/(W) sets are shared. */
+	if (c->sets.n) {
+		set_map = vg_calloc(c->sets.n, sizeof(*set_map));
+		if (!set_map)
+			goto out;
+		for (size_t i = 0; i < c->sets.n; i++)
+			set_map[i] = UINT32_MAX;
+	}
+	if (c->groups.n) {
+		group_map = vg_calloc(c->groups.n, sizeof(*group_map));
+		if (!group_map)
+			goto out;
+		for (size_t i = 0; i < c->groups.n; i++)
+			group_map[i] = UINT32_MAX;
 	}
 	for (uint32_t k = 0; k < nparts; k++) {
 		const struct irpart *ip = vec_at(&c->parts, k);
+		const struct ielem *ev = (const struct ielem *)c->elems.p + ip->elem_first;
 
-		choose_anchor(ev + ip->elem_first, ip->elem_count, &anchor_at[k], &anchor_len[k]);
-		nbytes += anchor_len[k];
+		for (uint32_t i = 0; i < ip->elem_count; i++) {
+			if (ev[i].op == OP_SET && set_map[ev[i].arg] == UINT32_MAX)
+				set_map[ev[i].arg] = nsets++;
+			if (ev[i].op == OP_GROUP && group_map[ev[i].arg] == UINT32_MAX &&
+			    !fixalt_ok(vec_at(&c->groups, ev[i].arg)))
+				group_map[ev[i].arg] = ngroups++;
+		}
+	}
+	if (!vec_grow(&pe, c->elems.n + 1) || !vec_grow(&pool, c->elems.n + 1))
+		goto out;
+	for (uint32_t k = 0; k < nparts; k++) {
+		const struct irpart *ip = vec_at(&c->parts, k);
+		uint32_t ce = 0, cb = 0;
+
+		rc = pack_part(c, ip, set_map, group_map, &pe, &pool, &parts[k], &ranges[nranges],
+			       k ? UINT32_MAX : ip->clam_prefix, &ce, &cb);
+		if (rc == VG_ELIMIT)
+			rc = fail(c, 0, "pattern too large once compiled");
+		if (rc)
+			goto out;
+		if (parts[k].left_ctx & CTX_RANGE)
+			nranges++;
+		if (k == 0) {
+			clam_elems = ce;
+			clam_bytes = cb;
+		}
+	}
+	rc = VG_ENOMEM;
+	if (ngroups) {
+		groups = vg_calloc(ngroups, sizeof(*groups));
+		if (!groups || !pack_groups(c, group_map, ngroups, &ae, groups, &av))
+			goto out;
 	}
 
 	h.magic = PAT_MAGIC;
-	h.nparts = nparts;
-	h.flags = (plain ? PAT_PLAIN : 0) | (c->filter_ok ? PAT_FILTER_OK : 0);
-	h.nelems = (uint32_t)c->elems.n;
-	h.ngroups = (uint32_t)c->groups.n;
-	h.nalts = (uint32_t)c->alts.n;
-	h.nsets = (uint32_t)c->sets.n;
-	h.nbytes = (uint32_t)nbytes;
-	sz = align8(sizeof(struct pattern));
-	h.part_off = (uint32_t)sz;
-	sz += (uint64_t)nparts * sizeof(struct ppart);
-	h.elem_off = (uint32_t)sz;
-	sz += (uint64_t)h.nelems * sizeof(struct pelem);
-	h.group_off = (uint32_t)sz;
-	sz += (uint64_t)h.ngroups * sizeof(struct pgroup);
-	h.alt_off = (uint32_t)sz;
-	sz += (uint64_t)h.nalts * sizeof(struct palt);
-	h.set_off = (uint32_t)sz;
-	sz += (uint64_t)h.nsets * 32;
-	h.byte_off = (uint32_t)sz;
-	sz += nbytes;
-	sz = align8((uint32_t)sz);
-	if (sz > PAT_MAX_BLOB) {
+	h.nparts = (uint8_t)nparts;
+	h.nbytes = (uint16_t)pool.n;
+	h.nelems = (uint16_t)pe.n;
+	h.clam_elems = (uint16_t)clam_elems;
+	h.clam_bytes = (uint16_t)clam_bytes;
+	h.nranges = (uint8_t)nranges;
+	x.naltelems = (uint32_t)ae.n;
+	x.ngroups = ngroups;
+	x.nalts = (uint32_t)av.n;
+	x.nsets = nsets;
+	if (ae.n != x.naltelems || av.n != x.nalts) {
 		rc = fail(c, 0, "pattern too large once compiled");
 		goto out;
 	}
-	h.size = (uint32_t)sz;
-	p = vg_calloc(1, (size_t)sz);
-	if (!p) {
-		rc = VG_ENOMEM;
+	h.flags = (uint8_t)((plain ? PAT_PLAIN : 0) | (c->filter_ok ? PAT_FILTER_OK : 0) |
+			    (x.naltelems || x.ngroups || x.nalts || x.nsets ? PAT_EXT : 0));
+	layout_from(&h, &x, &l);
+	if (l.size > PAT_MAX_BLOB) {
+		rc = fail(c, 0, "pattern too large once compiled");
 		goto out;
 	}
-	*p = h;
-	if (h.nelems)
-		memcpy((uint8_t *)p + h.elem_off, c->elems.p, h.nelems * sizeof(struct pelem));
-	if (h.ngroups)
-		memcpy((uint8_t *)p + h.group_off, c->groups.p, h.ngroups * sizeof(struct pgroup));
-	if (h.nalts)
-		memcpy((uint8_t *)p + h.alt_off, c->alts.p, h.nalts * sizeof(struct palt));
-	if (h.nsets)
-		memcpy((uint8_t *)p + h.set_off, c->sets.p, (size_t)h.nsets * 32);
-	pool = (uint8_t *)p + h.byte_off;
-	for (uint32_t k = 0; k < nparts; k++) {
+	p = vg_calloc(1, (size_t)l.size);
+	if (!p)
+		goto out;
+	b = (uint8_t *)p;
+	memcpy(b, &h, sizeof(h));
+	if (h.flags & PAT_EXT)
+		memcpy(b + sizeof(h), &x, sizeof(x));
+	memcpy(b + l.parts, parts, nparts * sizeof(struct ppart));
+	for (uint32_t k = 1; k < nparts; k++) {
 		const struct irpart *ip = vec_at(&c->parts, k);
-		struct ppart pp = {0}, d;
+		struct pgap g;
 
-		pp.gap_min = ip->gap_min;
-		pp.gap_max = ip->gap_max;
-		pp.elem_first = ip->elem_first;
-		pp.elem_count = ip->elem_count;
-		pp.anchor_elem = anchor_at[k];
-		pp.anchor_len = anchor_len[k];
-		pp.anchor_byte = bpos;
-		for (uint32_t i = 0; i < anchor_len[k]; i++)
-			pool[bpos++] = ev[ip->elem_first + anchor_at[k] + i].a;
-		pp.left_ctx = ip->left_ctx;
-		pp.right_ctx = ip->right_ctx;
-		pp.clam_prefix = ip->clam_prefix;
-		pp.chl_kind = ip->chl_kind;
-		pp.chl_val = ip->chl_val;
-		pp.chl_min = ip->chl_min;
-		pp.chl_max = ip->chl_max;
-		pp.chr_kind = ip->chr_kind;
-		pp.chr_val = ip->chr_val;
-		pp.chr_min = ip->chr_min;
-		pp.chr_max = ip->chr_max;
-		if (!derive_part(p, &pp, &d)) {
-			vg_free(p);
+		/* gaps are at most INT32_MAX (parse_gap) */
+		g.min = (uint32_t)ip->gap_min;
+		g.max = ip->gap_max == PATTERN_GAP_INF ? UINT32_MAX : (uint32_t)ip->gap_max;
+		memcpy(b + l.gaps + (k - 1) * sizeof(g), &g, sizeof(g));
+	}
+	if (nranges)
+		memcpy(b + l.ranges, ranges, nranges * sizeof(struct prange));
+	if (pe.n)
+		memcpy(b + l.elems, pe.p, pe.n * 4);
+	if (pool.n)
+		memcpy(b + l.pool, pool.p, pool.n);
+	for (size_t i = 0; i < c->sets.n; i++)
+		if (set_map[i] != UINT32_MAX)
+			memcpy(b + l.sets + (size_t)set_map[i] * 32, vec_at(&c->sets, i), 32);
+	if (ae.n)
+		memcpy(b + l.aelems, ae.p, ae.n * 4);
+	if (ngroups)
+		memcpy(b + l.groups, groups, ngroups * sizeof(struct pgroup));
+	if (av.n)
+		memcpy(b + l.alts, av.p, av.n * sizeof(struct palt));
+
+	get_ptrs(p, &q);
+	for (uint32_t k = 0; k < nparts; k++) {
+		struct ppart *pp = (struct ppart *)(void *)(b + l.parts) + k;
+		struct pderived d;
+
+		if (!derive_part(&q, pp, range_of(p, k), &d)) {
 			rc = fail(c, 0, "part %u is too long", k + 1);
 			goto out;
 		}
-		memcpy((uint8_t *)p + h.part_off + k * sizeof(struct ppart), &d, sizeof(d));
-		min_len += (uint64_t)d.pre_min + d.anchor_len + d.post_min;
-		if (k)
-			min_len += ip->gap_min;
+		if (d.spre)
+			pp->left_ctx |= CTX_SIMPLE;
+		if (d.spost)
+			pp->right_ctx |= CTX_SIMPLE;
 	}
-	p->min_len = min_len;
 	*out = p;
+	p = NULL;
+	rc = VG_OK;
 out:
-	vg_free(anchor_at);
-	vg_free(anchor_len);
+	vg_free(p);
+	vg_free(groups);
+	vg_free(set_map);
+	vg_free(group_map);
+	vec_free(&pe);
+	vec_free(&pool);
+	vec_free(&ae);
+	vec_free(&av);
 	return rc;
 }
 
@@ -1787,10 +2288,12 @@ vg_status pattern_compile(const char *hex, size_t len, struct pattern **out,
 	c.err = err;
 	c.filter_ok = true;
 	c.parts.esz = sizeof(struct irpart);
-	c.elems.esz = sizeof(struct pelem);
-	c.groups.esz = sizeof(struct pgroup);
-	c.alts.esz = sizeof(struct palt);
+	c.elems.esz = sizeof(struct ielem);
+	c.groups.esz = sizeof(struct igroup);
+	c.alts.esz = sizeof(struct ialt);
 	c.sets.esz = 32;
+	for (int i = 0; i < 4; i++)
+		c.bw_set[i] = UINT32_MAX;
 
 	if (!hex || !out)
 		return VG_EINVAL;
@@ -1802,20 +2305,22 @@ vg_status pattern_compile(const char *hex, size_t len, struct pattern **out,
 		rc = fail(&c, 0, "pattern too long");
 		goto out;
 	}
-	for (size_t i = 0; i < len; i++) {
-		if (!txt_push(&t, hex[i], (uint32_t)i)) {
-			rc = VG_ENOMEM;
-			goto out;
-		}
+	if (!txt_reserve(&t, len) || !vec_grow(&c.elems, len / 2 < 4096 ? len / 2 + 1 : 4096)) {
+		rc = VG_ENOMEM;
+		goto out;
 	}
+	memcpy(t.c, hex, len);
+	for (size_t i = 0; i < len; i++)
+		t.col[i] = (uint32_t)i;
+	t.n = len;
+	/* ClamAV sends single-part text without '?', '(' or '[' after {n}
+	 * inlining to its Boyer-Moore matcher; a '{' in the input is either
+	 * inlined into '?' or stays, so the input tells */
+	plain = !memchr(hex, '*', len) && !memchr(hex, '{', len) && !memchr(hex, '?', len) &&
+		!memchr(hex, '(', len) && !memchr(hex, '[', len);
 	rc = inline_gaps(&c, &t);
 	if (rc)
 		goto out;
-	/* ClamAV sends single-part text without '?', '(' or '[' to its
-	 * Boyer-Moore matcher */
-	plain = find_char(&t, 0, t.n, '*') == SIZE_MAX && find_char(&t, 0, t.n, '{') == SIZE_MAX &&
-		find_char(&t, 0, t.n, '?') == SIZE_MAX && find_char(&t, 0, t.n, '(') == SIZE_MAX &&
-		find_char(&t, 0, t.n, '[') == SIZE_MAX;
 	rc = split_parts(&c, &t);
 	if (rc)
 		goto out;
@@ -1855,20 +2360,46 @@ bool pattern_filter_ok(const struct pattern *p)
 
 uint64_t pattern_min_len(const struct pattern *p)
 {
-	return p->min_len;
+	struct ptrs q;
+	uint64_t min_len = 0;
+
+	get_ptrs(p, &q);
+	for (uint32_t k = 0; k < p->nparts; k++) {
+		const struct ppart *pp = part_at(p, k);
+		struct pderived d;
+
+		(void)derive_part(&q, pp, range_of(p, k), &d);
+		min_len += d.pre_min + E_RUN_LEN(q.elems[pp->elem_first + pp->anchor_elem]) +
+			   d.post_min;
+		if (k)
+			min_len += gap_at(p, k)->min;
+	}
+	return min_len;
 }
 
 void pattern_part_info(const struct pattern *p, uint32_t k, struct pattern_part_info *out)
 {
 	const struct ppart *pp = part_at(p, k);
+	struct ptrs q;
+	struct pderived d;
+	uint32_t ae;
 
-	out->gap_min = k ? pp->gap_min : 0;
-	out->gap_max = k ? pp->gap_max : 0;
-	out->anchor = bytes_of(p) + pp->anchor_byte;
-	out->anchor_len = pp->anchor_len;
-	out->pre_max = pp->pre_max;
-	out->post_max = pp->post_max;
-	out->end_context = pp->right_ctx != 0;
+	get_ptrs(p, &q);
+	ae = q.elems[pp->elem_first + pp->anchor_elem];
+	(void)derive_part(&q, pp, range_of(p, k), &d);
+	if (k) {
+		const struct pgap *g = gap_at(p, k);
+
+		out->gap_min = g->min;
+		out->gap_max = g->max == UINT32_MAX ? PATTERN_GAP_INF : g->max;
+	} else {
+		out->gap_min = out->gap_max = 0;
+	}
+	out->anchor = q.pool + E_RUN_OFF(ae);
+	out->anchor_len = E_RUN_LEN(ae);
+	out->pre_max = (uint32_t)d.pre_max;
+	out->post_max = (uint32_t)d.post_max;
+	out->end_context = (pp->right_ctx & CTX_ALL) != 0;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1890,6 +2421,31 @@ static inline int rd(const struct view *v, int64_t pos)
 	return v->d[pos - v->lo];
 }
 
+/* n static bytes at pos, all inside the window. */
+static inline bool run_at(const struct view *v, int64_t pos, const uint8_t *bytes, uint32_t n)
+{
+	const uint8_t *d;
+
+	if (pos < v->lo || pos > v->hi - (int64_t)n)
+		return false;
+	d = v->d + (pos - v->lo);
+	while (n >= 8) {
+		uint64_t x, y;
+
+		memcpy(&x, d, 8);
+		memcpy(&y, bytes, 8);
+		if (x != y)
+			return false;
+		d += 8;
+		bytes += 8;
+		n -= 8;
+	}
+	while (n--)
+		if (*d++ != *bytes++)
+			return false;
+	return true;
+}
+
 static inline bool set_has(const uint8_t *set, int b)
 {
 	return (set[b >> 3] >> (b & 7)) & 1;
@@ -1905,22 +2461,40 @@ static bool nline_at(const struct view *v, int64_t pos)
 }
 
 /* One fixed-width element (simple_op) at pos. */
-static inline bool simple_at(const struct pattern *p, const struct view *v,
-			     const struct pelem *e, int64_t pos)
+static inline bool simple_at(const struct ptrs *q, const struct view *v, uint32_t e, int64_t pos)
 {
 	int b;
 
-	switch (e->op) {
+	switch (E_OP(e)) {
 	case OP_BYTE:
-		return rd(v, pos) == e->a;
+		return rd(v, pos) == (int)E_BYTE(e);
+	case OP_BYTES:
+		return run_at(v, pos, q->pool + E_RUN_OFF(e), E_RUN_LEN(e));
 	case OP_MASK:
 		b = rd(v, pos);
-		return b >= 0 && (b & e->b) == e->a;
+		return b >= 0 && ((uint32_t)b & E_MASK(e)) == E_BYTE(e);
 	case OP_ANY:
-		return pos >= 0 && pos + e->arg <= v->size;
+		return pos >= 0 && pos + E_ARG(e) <= v->size;
 	case OP_SET:
 		b = rd(v, pos);
-		return b >= 0 && set_has(sets_of(p) + (size_t)e->arg * 32, b);
+		return b >= 0 && set_has(q->sets + (size_t)E_SET_IDX(e) * 32, b);
+	case OP_SMALLSET:
+		b = rd(v, pos);
+		return b >= 0 && ((uint32_t)b == E_SMALL(e, 0) || (uint32_t)b == E_SMALL(e, 1) ||
+				  (uint32_t)b == E_SMALL(e, 2)) != E_SMALL_NEG(e);
+	case OP_FIXALT: {
+		uint32_t len = E_FIX_LEN(e), n = E_FIX_N(e);
+		const uint8_t *alt = q->pool + E_FIX_OFF(e), *d;
+
+		/* all bytes must be there, also to match none of the strings */
+		if (pos < v->lo || pos > v->hi - (int64_t)len)
+			return false;
+		d = v->d + (pos - v->lo);
+		for (uint32_t i = 0; i < n; i++, alt += len)
+			if (memcmp(d, alt, len) == 0)
+				return !E_FIX_NEG(e);
+		return E_FIX_NEG(e) != 0;
+	}
 	case OP_NLINE:
 		return nline_at(v, pos);
 	default:
@@ -1928,20 +2502,29 @@ static inline bool simple_at(const struct pattern *p, const struct view *v,
 	}
 }
 
-static uint32_t simple_len(const struct pelem *e)
+static inline uint32_t simple_len(uint32_t e)
 {
-	return e->op == OP_ANY ? e->arg : 1;
+	switch (E_OP(e)) {
+	case OP_ANY:
+		return E_ARG(e);
+	case OP_BYTES:
+		return E_RUN_LEN(e);
+	case OP_FIXALT:
+		return E_FIX_LEN(e);
+	default:
+		return 1;
+	}
 }
 
 /* Does alternative a match starting at pos? */
-static bool alt_at(const struct pattern *p, const struct view *v, const struct palt *a, int64_t pos)
+static bool alt_at(const struct ptrs *q, const struct view *v, const struct palt *a, int64_t pos)
 {
-	const struct pelem *e = elems_of(p) + a->elem_first;
+	const uint32_t *e = q->aelems + a->elem_first;
 
 	for (uint32_t i = 0; i < a->elem_count; i++) {
-		if (!simple_at(p, v, &e[i], pos))
+		if (!simple_at(q, v, e[i], pos))
 			return false;
-		pos += simple_len(&e[i]);
+		pos += simple_len(e[i]);
 	}
 	return pos <= v->size;
 }
@@ -1984,17 +2567,17 @@ static bool scratch_init(struct scratch *s, uint32_t width)
 /* Match elements e[0..n) one after another going forward (dir = 1) from
  * origin or backward (dir = -1) towards the file start; out receives every
  * distinct distance from origin where the sequence can end. */
-static void run_general(const struct pattern *p, const struct view *v, const struct pelem *e,
+static void run_general(const struct ptrs *q, const struct view *v, const uint32_t *e,
 			uint32_t n, int dir, int64_t origin, struct scratch *s, struct posset *out)
 {
 	uint32_t *cur = s->a, *nxt = s->b, ncur = 1, lo = 0;
 
 	cur[0] = 0;
 	for (uint32_t idx = 0; idx < n && ncur; idx++) {
-		const struct pelem *el = dir > 0 ? &e[idx] : &e[n - 1 - idx];
+		uint32_t el = dir > 0 ? e[idx] : e[n - 1 - idx];
 		uint32_t mn, mx, nlo, w, nn = 0;
 
-		elem_span(p, el, &mn, &mx);
+		elem_span(q, el, &mn, &mx);
 		nlo = lo + mn;
 		w = cur[ncur - 1] - lo + mx - mn + 1; /* width of the successor window */
 		if (w > s->width)
@@ -2010,7 +2593,7 @@ static void run_general(const struct pattern *p, const struct view *v, const str
 		if (no_ < w)                                                      \
 			s->bits[no_ >> 6] |= (uint64_t)1 << (no_ & 63);           \
 	} while (0)
-			switch (el->op) {
+			switch (E_OP(el)) {
 			case OP_LINE:
 				if (dir > 0) {
 					int b0 = rd(v, at);
@@ -2040,20 +2623,20 @@ static void run_general(const struct pattern *p, const struct view *v, const str
 				}
 				break;
 			case OP_GROUP: {
-				const struct pgroup *g = &groups_of(p)[el->arg];
-				const struct palt *alts = alts_of(p) + g->alt_first;
+				const struct pgroup *g = &q->groups[E_GROUP_IDX(el)];
+				const struct palt *alts = q->alts + g->alt_first;
 
-				if (g->neg) {
+				if (E_GROUP_NEG(el)) {
 					int64_t st = dir > 0 ? at : at - g->min_len;
 					bool any = false;
 
 					if (st < 0 || st + g->min_len > v->size)
 						break;
-					for (int64_t q = st; q < st + g->min_len; q++)
-						if (rd(v, q) < 0)
+					for (int64_t p = st; p < st + g->min_len; p++)
+						if (rd(v, p) < 0)
 							any = true;
 					for (uint32_t a = 0; a < g->nalts && !any; a++)
-						if (alt_at(p, v, &alts[a], st))
+						if (alt_at(q, v, &alts[a], st))
 							any = true;
 					if (!any)
 						ADD(g->min_len);
@@ -2064,7 +2647,7 @@ static void run_general(const struct pattern *p, const struct view *v, const str
 
 					if (st < 0)
 						continue;
-					if (alt_at(p, v, &alts[a], st))
+					if (alt_at(q, v, &alts[a], st))
 						ADD(alts[a].len);
 				}
 				break;
@@ -2073,7 +2656,7 @@ static void run_general(const struct pattern *p, const struct view *v, const str
 				uint32_t l = simple_len(el);
 				int64_t st = dir > 0 ? at : at - l;
 
-				if (st >= 0 && simple_at(p, v, el, st))
+				if (st >= 0 && simple_at(q, v, el, st))
 					ADD(l);
 				break;
 			}
@@ -2102,42 +2685,59 @@ static void run_general(const struct pattern *p, const struct view *v, const str
 	out->n = ncur;
 }
 
-/* Forward run of simple elements; returns the end or -1. */
-static int64_t run_simple_fwd(const struct pattern *p, const struct view *v,
-			      const struct pelem *e, uint32_t n, int64_t pos)
+/* Forward run of simple elements; returns the end or -1. Inlined so the
+ * fast path keeps its state in registers. */
+static inline __attribute__((always_inline)) int64_t
+run_simple_fwd(const struct ptrs *q, const struct view *v, const uint32_t *e, uint32_t n,
+	       int64_t pos)
 {
 	for (uint32_t i = 0; i < n; i++) {
-		if (e[i].op == OP_BYTE) {
-			if (rd(v, pos) != e[i].a)
+		uint32_t el = e[i];
+
+		if (E_OP(el) == OP_BYTES) {
+			if (!run_at(v, pos, q->pool + E_RUN_OFF(el), E_RUN_LEN(el)))
+				return -1;
+			pos += E_RUN_LEN(el);
+			continue;
+		}
+		if (E_OP(el) == OP_BYTE) {
+			if (rd(v, pos) != (int)E_BYTE(el))
 				return -1;
 			pos++;
 			continue;
 		}
-		if (!simple_at(p, v, &e[i], pos))
+		if (!simple_at(q, v, el, pos))
 			return -1;
-		pos += simple_len(&e[i]);
+		pos += simple_len(el);
 	}
 	return pos;
 }
 
-static int64_t run_simple_bwd(const struct pattern *p, const struct view *v,
-			      const struct pelem *e, uint32_t n, int64_t pos)
+static inline __attribute__((always_inline)) int64_t
+run_simple_bwd(const struct ptrs *q, const struct view *v, const uint32_t *e, uint32_t n,
+	       int64_t pos)
 {
 	for (uint32_t i = n; i-- > 0;) {
-		uint32_t l = simple_len(&e[i]);
+		uint32_t el = e[i], l = simple_len(el);
 
 		if (pos < l)
 			return -1;
 		pos -= l;
-		if (!simple_at(p, v, &e[i], pos))
+		if (E_OP(el) == OP_BYTES) {
+			if (!run_at(v, pos, q->pool + E_RUN_OFF(el), l))
+				return -1;
+			continue;
+		}
+		if (!simple_at(q, v, el, pos))
 			return -1;
 	}
 	return pos;
 }
 
-static bool left_ok(const struct ppart *pp, const struct view *v, int64_t start)
+static bool left_ok(const struct ppart *pp, const struct prange *rg, const struct view *v,
+		    int64_t start)
 {
-	uint8_t c = pp->left_ctx;
+	uint8_t c = pp->left_ctx & CTX_ALL;
 
 	if (c) {
 		int b = start > 0 ? rd(v, start - 1) : -1;
@@ -2162,8 +2762,8 @@ static bool left_ok(const struct ppart *pp, const struct view *v, int64_t start)
 				return false;
 		}
 	}
-	if (pp->chl_kind != CH_NONE) {
-		for (uint32_t d = pp->chl_min; d <= pp->chl_max; d++) {
+	if (rg && rg->chl_kind != CH_NONE) {
+		for (uint32_t d = rg->chl_min; d <= rg->chl_max; d++) {
 			int64_t at = start - 1 - (int64_t)d;
 			int b;
 
@@ -2172,7 +2772,7 @@ static bool left_ok(const struct ppart *pp, const struct view *v, int64_t start)
 			b = rd(v, at);
 			if (b < 0)
 				return false;
-			if (pp->chl_kind == CH_BYTE ? b == pp->chl_val : (b & 0x0f) == pp->chl_val)
+			if (rg->chl_kind == CH_BYTE ? b == rg->chl_val : (b & 0x0f) == rg->chl_val)
 				return true;
 		}
 		return false;
@@ -2180,9 +2780,10 @@ static bool left_ok(const struct ppart *pp, const struct view *v, int64_t start)
 	return true;
 }
 
-static bool right_ok(const struct ppart *pp, const struct view *v, int64_t end)
+static bool right_ok(const struct ppart *pp, const struct prange *rg, const struct view *v,
+		     int64_t end)
 {
-	uint8_t c = pp->right_ctx;
+	uint8_t c = pp->right_ctx & CTX_ALL;
 
 	if (c) {
 		bool at_end = end == v->size;
@@ -2206,8 +2807,8 @@ static bool right_ok(const struct ppart *pp, const struct view *v, int64_t end)
 				return false;
 		}
 	}
-	if (pp->chr_kind != CH_NONE) {
-		for (uint32_t d = pp->chr_min; d <= pp->chr_max; d++) {
+	if (rg && rg->chr_kind != CH_NONE) {
+		for (uint32_t d = rg->chr_min; d <= rg->chr_max; d++) {
 			int64_t at = end + (int64_t)d;
 			int b;
 
@@ -2216,7 +2817,7 @@ static bool right_ok(const struct ppart *pp, const struct view *v, int64_t end)
 			b = rd(v, at);
 			if (b < 0)
 				return false;
-			if (pp->chr_kind == CH_BYTE ? b == pp->chr_val : (b & 0x0f) == pp->chr_val)
+			if (rg->chr_kind == CH_BYTE ? b == rg->chr_val : (b & 0x0f) == rg->chr_val)
 				return true;
 		}
 		return false;
@@ -2224,14 +2825,13 @@ static bool right_ok(const struct ppart *pp, const struct view *v, int64_t end)
 	return true;
 }
 
-uint32_t pattern_part_verify(const struct pattern *p, uint32_t k,
-			     const struct pattern_window *w, uint64_t anchor_pos,
-			     pattern_occ_fn *cb, void *ctx)
+/* The general verifier: one side or both have variable-width elements, so
+ * each is run as a set of reachable offsets (run_general). */
+static __attribute__((noinline)) uint32_t
+verify_general(struct ptrs *q, const struct ppart *pp, const struct prange *rg,
+	       const struct view *v, int64_t apos, int64_t aend, pattern_occ_fn *cb, void *ctx)
 {
-	const struct ppart *pp;
-	const struct pelem *e;
-	struct view v;
-	int64_t apos, aend;
+	const uint32_t *e = q->elems + pp->elem_first;
 	/* distances of the starts before apos / ends after aend, ascending
 	 * positions: pre_off descending, post_off ascending */
 	uint32_t one_pre = 0, one_post = 0, *pre_off = &one_pre, *post_off = &one_post;
@@ -2239,47 +2839,30 @@ uint32_t pattern_part_verify(const struct pattern *p, uint32_t k,
 	struct scratch s_pre, s_post;
 	bool have_pre = false, have_post = false;
 
-	if (!p || !w || k >= p->nparts || !cb || (!w->data && w->len))
-		return 0;
-	if (w->size > (uint64_t)INT64_MAX / 2 || w->base > w->size || w->len > w->size - w->base)
-		return 0;
-	pp = part_at(p, k);
-	e = elems_of(p) + pp->elem_first;
-	v.d = w->data;
-	v.lo = (int64_t)w->base;
-	v.hi = (int64_t)(w->base + w->len);
-	v.size = (int64_t)w->size;
-	if (anchor_pos > w->size || w->size - anchor_pos < pp->anchor_len)
-		return 0;
-	apos = (int64_t)anchor_pos;
-	aend = apos + pp->anchor_len;
-	if (apos < v.lo || aend > v.hi ||
-	    memcmp(v.d + (apos - v.lo), bytes_of(p) + pp->anchor_byte, pp->anchor_len) != 0)
-		return 0;
-
+	ptrs_rest(q);
 	/* after the anchor: the cheap side first, most hits die here */
 	{
-		const struct pelem *se = e + pp->anchor_elem + pp->anchor_len;
-		uint32_t sn = pp->elem_count - pp->anchor_elem - pp->anchor_len;
+		const uint32_t *se = e + pp->anchor_elem + 1;
+		uint32_t sn = pp->elem_count - pp->anchor_elem - 1u;
 
-		if (pp->flags & PART_SIMPLE_POST) {
-			int64_t end = run_simple_fwd(p, &v, se, sn, aend);
+		if (pp->right_ctx & CTX_SIMPLE) {
+			int64_t end = run_simple_fwd(q, v, se, sn, aend);
 
-			if (end < 0 || end > v.size || !right_ok(pp, &v, end))
+			if (end < 0 || end > v->size || !right_ok(pp, rg, v, end))
 				return 0;
 			one_post = (uint32_t)(end - aend);
 			npost = 1;
 		} else {
 			struct posset ps;
 
-			if (!scratch_init(&s_post, pp->width))
+			if (!scratch_init(&s_post, side_width(q, se, sn)))
 				return 0;
 			have_post = true;
-			run_general(p, &v, se, sn, 1, aend, &s_post, &ps);
+			run_general(q, v, se, sn, 1, aend, &s_post, &ps);
 			for (uint32_t i = 0; i < ps.n; i++) {
 				int64_t end = aend + ps.v[i];
 
-				if (end <= v.size && right_ok(pp, &v, end))
+				if (end <= v->size && right_ok(pp, rg, v, end))
 					ps.v[npost++] = ps.v[i];
 			}
 			post_off = ps.v;
@@ -2289,24 +2872,24 @@ uint32_t pattern_part_verify(const struct pattern *p, uint32_t k,
 	}
 
 	/* before the anchor */
-	if (pp->flags & PART_SIMPLE_PRE) {
-		int64_t start = run_simple_bwd(p, &v, e, pp->anchor_elem, apos);
+	if (pp->left_ctx & CTX_SIMPLE) {
+		int64_t start = run_simple_bwd(q, v, e, pp->anchor_elem, apos);
 
-		if (start < 0 || !left_ok(pp, &v, start))
+		if (start < 0 || !left_ok(pp, rg, v, start))
 			goto out;
 		one_pre = (uint32_t)(apos - start);
 		npre = 1;
 	} else {
 		struct posset ps;
 
-		if (!scratch_init(&s_pre, pp->width))
+		if (!scratch_init(&s_pre, side_width(q, e, pp->anchor_elem)))
 			goto out;
 		have_pre = true;
-		run_general(p, &v, e, pp->anchor_elem, -1, apos, &s_pre, &ps);
+		run_general(q, v, e, pp->anchor_elem, -1, apos, &s_pre, &ps);
 		for (uint32_t i = 0; i < ps.n; i++) {
 			int64_t start = apos - ps.v[i];
 
-			if (start >= 0 && left_ok(pp, &v, start))
+			if (start >= 0 && left_ok(pp, rg, v, start))
 				ps.v[npre++] = ps.v[i];
 		}
 		pre_off = ps.v;
@@ -2331,13 +2914,62 @@ out:
 	return reported;
 }
 
+uint32_t pattern_part_verify(const struct pattern *p, uint32_t k,
+			     const struct pattern_window *w, uint64_t anchor_pos,
+			     pattern_occ_fn *cb, void *ctx)
+{
+	const struct ppart *pp;
+	const struct prange *rg;
+	const uint32_t *e;
+	struct ptrs q;
+	struct view v;
+	int64_t apos, aend, start, end;
+	uint32_t ae, alen;
+
+	if (!p || !w || k >= p->nparts || !cb || (!w->data && w->len))
+		return 0;
+	if (w->size > (uint64_t)INT64_MAX / 2 || w->base > w->size || w->len > w->size - w->base)
+		return 0;
+	pp = part_at(p, k);
+	get_ptrs_fast(p, &q);
+	e = q.elems + pp->elem_first;
+	ae = e[pp->anchor_elem];
+	alen = E_RUN_LEN(ae);
+	v.d = w->data;
+	v.lo = (int64_t)w->base;
+	v.hi = (int64_t)(w->base + w->len);
+	v.size = (int64_t)w->size;
+	if (anchor_pos > w->size || w->size - anchor_pos < alen)
+		return 0;
+	apos = (int64_t)anchor_pos;
+	aend = apos + alen;
+	if (apos < v.lo || aend > v.hi ||
+	    memcmp(v.d + (apos - v.lo), q.pool + E_RUN_OFF(ae), alen) != 0)
+		return 0;
+	rg = pp->left_ctx & CTX_RANGE ? range_of(p, k) : NULL;
+	if (!(pp->left_ctx & pp->right_ctx & CTX_SIMPLE))
+		return verify_general(&q, pp, rg, &v, apos, aend, cb, ctx);
+
+	/* fixed-width elements on both sides: one straight loop each, the
+	 * side after the anchor first (most hits die there), one occurrence */
+	end = run_simple_fwd(&q, &v, e + pp->anchor_elem + 1, pp->elem_count - pp->anchor_elem - 1u,
+			     aend);
+	if (end < 0 || end > v.size || !right_ok(pp, rg, &v, end))
+		return 0;
+	start = run_simple_bwd(&q, &v, e, pp->anchor_elem, apos);
+	if (start < 0 || !left_ok(pp, rg, &v, start))
+		return 0;
+	(void)cb(ctx, (uint64_t)start, (uint64_t)end);
+	return 1;
+}
+
 /* ClamAV's length for an element in its offset pre-check: the real one,
  * except (B), (L), (W) in the middle, which its special table records as
  * zero bytes long. */
-static void clam_counted_span(const struct pattern *p, const struct pelem *e, uint32_t *mn,
-			      uint32_t *mx, bool *miscounted)
+static void clam_counted_span(const struct ptrs *q, uint32_t e, uint32_t *mn, uint32_t *mx,
+			      bool *miscounted)
 {
-	switch (e->op) {
+	switch (E_OP(e)) {
 	case OP_LINE:
 	case OP_LINE_REV:
 	case OP_NLINE:
@@ -2345,7 +2977,7 @@ static void clam_counted_span(const struct pattern *p, const struct pelem *e, ui
 		*miscounted = true;
 		break;
 	case OP_SET:
-		if (e->b) {
+		if (E_SET_BOUND(e)) {
 			*mn = *mx = 0;
 			*miscounted = true;
 			break;
@@ -2353,7 +2985,7 @@ static void clam_counted_span(const struct pattern *p, const struct pelem *e, ui
 		*mn = *mx = 1;
 		break;
 	default:
-		elem_span(p, e, mn, mx);
+		elem_span(q, e, mn, mx);
 		break;
 	}
 }
@@ -2362,22 +2994,31 @@ bool pattern_clam_offset_visible(const struct pattern *p, const struct pattern_w
 				 uint64_t start, uint64_t omin, uint64_t omax)
 {
 	const struct ppart *pp = part_at(p, 0);
-	const struct pelem *e = elems_of(p) + pp->elem_first;
+	struct ptrs q;
+	const uint32_t *e;
+	uint32_t ne = p->clam_elems, nb = p->clam_bytes;
 	uint64_t cmin = 0, cmax = 0;
 	bool miscounted = false, fixed = true;
 	uint64_t real = 0;
 
-	for (uint32_t i = 0; i < pp->clam_prefix; i++) {
+	get_ptrs(p, &q);
+	e = q.elems + pp->elem_first;
+	for (uint32_t i = 0; i < ne; i++) {
 		uint32_t mn, mx, rmn, rmx;
 
-		clam_counted_span(p, &e[i], &mn, &mx, &miscounted);
+		clam_counted_span(&q, e[i], &mn, &mx, &miscounted);
 		cmin += mn;
 		cmax += mx;
-		elem_span(p, &e[i], &rmn, &rmx);
+		elem_span(&q, e[i], &rmn, &rmx);
 		if (rmn != rmx)
 			fixed = false;
 		real += rmn;
 	}
+	/* ClamAV's anchor may start inside a run of static bytes: those before
+	 * it count one each, in both measures */
+	cmin += nb;
+	cmax += nb;
+	real += nb;
 	if (!miscounted)
 		return true; /* ClamAV predicts the start correctly */
 
@@ -2401,11 +3042,16 @@ bool pattern_clam_offset_visible(const struct pattern *p, const struct pattern_w
 		v.lo = (int64_t)w->base;
 		v.hi = (int64_t)(w->base + w->len);
 		v.size = (int64_t)w->size;
-		if (!scratch_init(&s, pp->width))
+		if (!scratch_init(&s, side_width(&q, e, ne)))
 			return true;
-		run_general(p, &v, e, pp->clam_prefix, 1, (int64_t)start, &s, &ps);
-		for (uint32_t i = 0; i < ps.n && !seen; i++)
-			seen = CLAM_SEES(start + ps.v[i]);
+		run_general(&q, &v, e, ne, 1, (int64_t)start, &s, &ps);
+		for (uint32_t i = 0; i < ps.n && !seen; i++) {
+			uint64_t t = start + ps.v[i];
+
+			if (nb && !run_at(&v, (int64_t)t, q.pool + E_RUN_OFF(e[ne]), nb))
+				continue;
+			seen = CLAM_SEES(t + nb);
+		}
 		vg_free(s.heap);
 		return seen;
 	}
@@ -2418,93 +3064,140 @@ bool pattern_clam_offset_visible(const struct pattern *p, const struct pattern_w
 
 const uint8_t *pattern_bytes(const struct pattern *p, size_t *len)
 {
-	*len = p->size;
+	struct layout l;
+
+	get_layout(p, &l);
+	*len = (size_t)l.size;
 	return (const uint8_t *)p;
 }
 
-static bool range_ok(uint64_t off, uint64_t count, uint64_t esz, uint64_t size)
+/* Operands a simple element of an alternative may carry. */
+static bool alt_elem_ok(uint32_t e)
 {
-	return off % 8 == 0 && off <= size && count <= (size - off) / (esz ? esz : 1);
+	switch (E_OP(e)) {
+	case OP_BYTE:
+		return (e >> 12) == 0;
+	case OP_MASK:
+		return (e >> 20) == 0;
+	case OP_ANY:
+		return E_ARG(e) >= 1 && E_ARG(e) <= PAT_MAX_ANY;
+	default:
+		return false;
+	}
+}
+
+/* One side of an [n-m]: absent (all zero) or a byte / low nibble checked
+ * 0..32 bytes away. */
+static bool range_side_ok(uint8_t kind, uint8_t val, uint8_t mn, uint8_t mx)
+{
+	if (kind == CH_NONE)
+		return !val && !mn && !mx;
+	return kind <= CH_LOW && (kind == CH_BYTE || val <= 0x0f) && mn <= mx &&
+	       mx <= VG_MAX_RANGE_ANCHOR;
 }
 
 /* Everything the verifier relies on, checked so that hostile bytes cannot
- * make it read out of bounds, recurse or loop. */
+ * make it read out of bounds, recurse or loop. Only the canonical form the
+ * compiler writes is accepted. */
 static bool validate(const struct pattern *p, size_t len)
 {
-	const struct pelem *ev;
-	const struct pgroup *gv;
-	const struct palt *av;
-	uint64_t min_len = 0;
+	struct layout l;
+	struct ptrs q;
+	const struct ppart *pp0;
+	uint32_t next = 0, nranges = 0;
 
-	if (len < sizeof(struct pattern) || p->magic != PAT_MAGIC || p->size != len ||
-	    len > PAT_MAX_BLOB || (p->flags & ~(uint32_t)PAT_FLAGS_ALL) || p->nparts == 0 ||
+	if (len < sizeof(struct pattern) || p->magic != PAT_MAGIC || len > PAT_MAX_BLOB ||
+	    (p->flags & ~(uint32_t)PAT_FLAGS_ALL) || p->nparts == 0 ||
 	    p->nparts > VG_MAX_PATTERN_PARTS || p->pad != 0)
 		return false;
-	if (p->part_off < sizeof(struct pattern) ||
-	    !range_ok(p->part_off, p->nparts, sizeof(struct ppart), len) ||
-	    !range_ok(p->elem_off, p->nelems, sizeof(struct pelem), len) ||
-	    !range_ok(p->group_off, p->ngroups, sizeof(struct pgroup), len) ||
-	    !range_ok(p->alt_off, p->nalts, sizeof(struct palt), len) ||
-	    !range_ok(p->set_off, p->nsets, 32, len) || p->byte_off > len ||
-	    p->nbytes > len - p->byte_off)
+	if ((p->flags & PAT_EXT) && len < sizeof(struct pattern) + sizeof(struct pattern_ext))
 		return false;
-	ev = elems_of(p);
-	gv = groups_of(p);
-	av = alts_of(p);
-	for (uint32_t i = 0; i < p->nalts; i++) {
-		uint64_t l = 0;
-
-		if (av[i].elem_first > p->nelems || av[i].elem_count > p->nelems - av[i].elem_first)
+	get_layout(p, &l);
+	if (l.size != len)
+		return false;
+	if ((p->flags & PAT_EXT) &&
+	    !(l.x.naltelems || l.x.ngroups || l.x.nalts || l.x.nsets))
+		return false;
+	for (uint64_t i = l.pool + p->nbytes; i < l.sets; i++)
+		if (((const uint8_t *)p)[i])
 			return false;
-		for (uint32_t j = 0; j < av[i].elem_count; j++) {
-			const struct pelem *e = &ev[av[i].elem_first + j];
+	get_ptrs(p, &q);
 
-			if (e->op != OP_BYTE && e->op != OP_MASK && e->op != OP_ANY)
-				return false;
-			if (e->op == OP_ANY && e->arg == 0)
-				return false;
-			l += e->op == OP_ANY ? e->arg : 1;
-		}
-		if (l != av[i].len)
+	for (uint32_t i = 0; i < l.x.naltelems; i++)
+		if (!alt_elem_ok(q.aelems[i]))
+			return false;
+	for (uint32_t i = 0; i < l.x.nalts; i++) {
+		const struct palt *a = &q.alts[i];
+		uint64_t n = 0;
+
+		if (a->elem_first > l.x.naltelems || a->elem_count > l.x.naltelems - a->elem_first)
+			return false;
+		for (uint32_t j = 0; j < a->elem_count; j++)
+			n += simple_len(q.aelems[a->elem_first + j]);
+		if (n != a->len)
 			return false;
 	}
-	for (uint32_t i = 0; i < p->ngroups; i++) {
+	for (uint32_t i = 0; i < l.x.ngroups; i++) {
+		const struct pgroup *g = &q.groups[i];
 		uint32_t mn = UINT32_MAX, mx = 0;
 
-		if (gv[i].nalts == 0 || gv[i].alt_first > p->nalts ||
-		    gv[i].nalts > p->nalts - gv[i].alt_first || gv[i].neg > 1)
+		if (g->nalts == 0 || g->alt_first > l.x.nalts || g->nalts > l.x.nalts - g->alt_first)
 			return false;
-		for (uint32_t a = 0; a < gv[i].nalts; a++) {
-			uint32_t l = av[gv[i].alt_first + a].len;
-			if (l < mn)
-				mn = l;
-			if (l > mx)
-				mx = l;
+		for (uint32_t a = 0; a < g->nalts; a++) {
+			uint32_t n = q.alts[g->alt_first + a].len;
+
+			if (n < mn)
+				mn = n;
+			if (n > mx)
+				mx = n;
 		}
-		if (mn != gv[i].min_len || mx != gv[i].max_len || (gv[i].neg && mn != mx) ||
-		    mx > (1u << 24))
+		if (mn != g->min_len || mx != g->max_len || mx > PAT_MAX_ANY)
 			return false;
 	}
 	for (uint32_t i = 0; i < p->nelems; i++) {
-		const struct pelem *e = &ev[i];
+		uint32_t e = q.elems[i];
 
-		switch (e->op) {
+		switch (E_OP(e)) {
 		case OP_BYTE:
 		case OP_MASK:
-		case OP_LINE:
-		case OP_NLINE:
-		case OP_LINE_REV:
-			break;
 		case OP_ANY:
-			if (e->arg == 0 || e->arg > (1u << 24))
+			if (!alt_elem_ok(e))
+				return false;
+			break;
+		case OP_BYTES:
+			if (E_RUN_LEN(e) == 0 || E_RUN_OFF(e) > p->nbytes ||
+			    E_RUN_LEN(e) > p->nbytes - E_RUN_OFF(e))
 				return false;
 			break;
 		case OP_SET:
-			if (e->arg >= p->nsets || e->b > 1)
+			if (E_SET_IDX(e) >= l.x.nsets)
 				return false;
 			break;
+		case OP_FIXALT:
+			if (E_FIX_LEN(e) == 0 || E_FIX_N(e) == 0 ||
+			    E_FIX_OFF(e) + E_FIX_N(e) * E_FIX_LEN(e) > p->nbytes)
+				return false;
+			break;
+		case OP_SMALLSET: {
+			uint32_t v0 = E_SMALL(e, 0), v1 = E_SMALL(e, 1), v2 = E_SMALL(e, 2);
+
+			/* ascending, the last repeated; a lone byte only negated */
+			if ((e >> 29) || v0 > v1 || v1 > v2 || (v0 == v1 && !(E_SMALL_NEG(e) && v1 == v2)))
+				return false;
+			break;
+		}
 		case OP_GROUP:
-			if (e->arg >= p->ngroups)
+			if (E_GROUP_IDX(e) >= l.x.ngroups)
+				return false;
+			/* only fixed-length groups can be negated */
+			if (E_GROUP_NEG(e) && q.groups[E_GROUP_IDX(e)].min_len !=
+						      q.groups[E_GROUP_IDX(e)].max_len)
+				return false;
+			break;
+		case OP_LINE:
+		case OP_NLINE:
+		case OP_LINE_REV:
+			if (E_ARG(e))
 				return false;
 			break;
 		default:
@@ -2513,34 +3206,55 @@ static bool validate(const struct pattern *p, size_t len)
 	}
 	for (uint32_t k = 0; k < p->nparts; k++) {
 		const struct ppart *pp = part_at(p, k);
-		struct ppart d;
-		const struct pelem *e;
+		const struct prange *rg;
+		struct pderived d;
+		uint32_t ae;
 
-		if (pp->elem_first > p->nelems || pp->elem_count > p->nelems - pp->elem_first ||
-		    pp->elem_count > (1u << 24) || pp->anchor_len < 2 ||
-		    pp->anchor_len > VG_MAX_ANCHOR_LEN || pp->anchor_elem > pp->elem_count ||
-		    pp->anchor_len > pp->elem_count - pp->anchor_elem ||
-		    pp->anchor_byte > p->nbytes || pp->anchor_len > p->nbytes - pp->anchor_byte)
+		if (pp->elem_first != next || pp->elem_count == 0 ||
+		    pp->elem_count > p->nelems - next || pp->anchor_elem >= pp->elem_count)
 			return false;
-		if ((pp->left_ctx & ~CTX_ALL) || (pp->right_ctx & ~CTX_ALL) || pp->pad ||
-		    pp->clam_prefix > pp->elem_count ||
-		    pp->chl_kind > CH_LOW || pp->chr_kind > CH_LOW ||
-		    pp->chl_min > pp->chl_max || pp->chl_max > VG_MAX_RANGE_ANCHOR ||
-		    pp->chr_min > pp->chr_max || pp->chr_max > VG_MAX_RANGE_ANCHOR)
+		next += pp->elem_count;
+		ae = q.elems[pp->elem_first + pp->anchor_elem];
+		if (E_OP(ae) != OP_BYTES || E_RUN_LEN(ae) < 2 || E_RUN_LEN(ae) > VG_MAX_ANCHOR_LEN)
 			return false;
-		if (k == 0 && (pp->gap_min || pp->gap_max))
+		if ((pp->left_ctx & ~(CTX_ALL | CTX_SIMPLE | CTX_RANGE)) ||
+		    (pp->right_ctx & ~(CTX_ALL | CTX_SIMPLE)))
 			return false;
-		e = ev + pp->elem_first;
-		for (uint32_t i = 0; i < pp->anchor_len; i++) {
-			if (e[pp->anchor_elem + i].op != OP_BYTE ||
-			    e[pp->anchor_elem + i].a != bytes_of(p)[pp->anchor_byte + i])
+		rg = NULL;
+		if (pp->left_ctx & CTX_RANGE) {
+			if (nranges >= p->nranges)
+				return false;
+			rg = ranges_of(p) + nranges++;
+			if (!range_side_ok(rg->chl_kind, rg->chl_val, rg->chl_min, rg->chl_max) ||
+			    !range_side_ok(rg->chr_kind, rg->chr_val, rg->chr_min, rg->chr_max) ||
+			    (rg->chl_kind == CH_NONE && rg->chr_kind == CH_NONE))
 				return false;
 		}
-		if (!derive_part(p, pp, &d) || memcmp(&d, pp, sizeof(d)) != 0)
+		if (!derive_part(&q, pp, rg, &d) || d.spre != ((pp->left_ctx & CTX_SIMPLE) != 0) ||
+		    d.spost != ((pp->right_ctx & CTX_SIMPLE) != 0))
 			return false;
-		min_len += (uint64_t)d.pre_min + d.anchor_len + d.post_min + (k ? pp->gap_min : 0);
+		if (k) {
+			const struct pgap *g = gap_at(p, k);
+
+			if (g->min > INT32_MAX || (g->max > INT32_MAX && g->max != UINT32_MAX))
+				return false;
+		}
 	}
-	return min_len == p->min_len;
+	if (next != p->nelems || nranges != p->nranges)
+		return false;
+	pp0 = part_at(p, 0);
+	if (p->clam_elems > pp0->elem_count)
+		return false;
+	if (p->clam_bytes) {
+		uint32_t e;
+
+		if (p->clam_elems >= pp0->elem_count)
+			return false;
+		e = q.elems[pp0->elem_first + p->clam_elems];
+		if (E_OP(e) != OP_BYTES || p->clam_bytes >= E_RUN_LEN(e))
+			return false;
+	}
+	return true;
 }
 
 vg_status pattern_from_bytes(const uint8_t *bytes, size_t len, struct pattern **out)
@@ -2566,30 +3280,37 @@ vg_status pattern_from_bytes(const uint8_t *bytes, size_t len, struct pattern **
 const struct pattern *pattern_view(const uint8_t *bytes, size_t len)
 {
 	const struct pattern *p = (const struct pattern *)(const void *)bytes;
+	struct layout l;
 
 	if (!bytes || ((uintptr_t)bytes % 8) != 0 || len < sizeof(struct pattern) ||
-	    len > PAT_MAX_BLOB || p->magic != PAT_MAGIC || p->size != len || p->nparts == 0 ||
-	    p->nparts > VG_MAX_PATTERN_PARTS)
+	    len > PAT_MAX_BLOB || p->magic != PAT_MAGIC || p->nparts == 0 ||
+	    p->nparts > VG_MAX_PATTERN_PARTS || (p->flags & ~(uint32_t)PAT_FLAGS_ALL))
+		return NULL;
+	if ((p->flags & PAT_EXT) && len < sizeof(struct pattern) + sizeof(struct pattern_ext))
+		return NULL;
+	get_layout(p, &l);
+	if (l.size != len)
 		return NULL;
 	return p;
 }
 
 uint32_t pattern_clam_len(const struct pattern *p)
 {
+	struct ptrs q;
 	uint64_t best = 0;
 
+	get_ptrs(p, &q);
 	for (uint32_t k = 0; k < p->nparts; k++) {
 		const struct ppart *pp = part_at(p, k);
-		const struct pelem *e = elems_of(p) + pp->elem_first;
+		const uint32_t *e = q.elems + pp->elem_first;
 		uint64_t len = 0;
 
 		for (uint32_t i = 0; i < pp->elem_count; i++) {
-			uint32_t mn, mx;
+			uint32_t mn, mx, op = E_OP(e[i]);
 			/* boundary marks in the middle: a (B)/(W) byte set, (L) */
-			if ((e[i].op == OP_SET && e[i].b == 1) || e[i].op == OP_LINE ||
-			    e[i].op == OP_NLINE)
+			if ((op == OP_SET && E_SET_BOUND(e[i])) || op == OP_LINE || op == OP_NLINE)
 				continue;
-			elem_span(p, &e[i], &mn, &mx);
+			elem_span(&q, e[i], &mn, &mx);
 			len += mx;
 		}
 		if (len > best)

@@ -128,6 +128,12 @@ uint32_t pattern_part_verify(const struct pattern *p, uint32_t k,
 bool pattern_clam_offset_visible(const struct pattern *p, const struct pattern_window *w,
 				 uint64_t start, uint64_t omin, uint64_t omax);
 
+/* Version of the serialised form below; it changes whenever the layout
+ * does. Stored patterns of another version are refused (pattern_view returns
+ * NULL), so whatever keeps them (the compiled-database cache) should make it
+ * part of its key or format number. */
+#define PATTERN_FORMAT 2u
+
 /* Serialized form: pattern_bytes returns a pointer into p (valid while p
  * lives); pattern_from_bytes validates and copies. */
 const uint8_t *pattern_bytes(const struct pattern *p, size_t *len);

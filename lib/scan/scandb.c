@@ -353,6 +353,11 @@ static vg_status check_bodies(struct scan_db *db)
 			return VG_EFORMAT;
 	if (db->lit_first[db->nlits] != db->nrefs)
 		return VG_EFORMAT;
+	/* Patterns are checked on first use (so opening touches few pages), but
+	 * a cache of another pattern layout must be refused here, not skipped
+	 * signature by signature: the first one tells. */
+	if (db->nbodies && !scan_db_pattern(db, 0))
+		return VG_EFORMAT;
 	for (size_t i = 0; i < db->nmetas; i++)
 		if (db->metas[i].pre_max + (uint64_t)db->metas[i].anchor_len > db->max_back ||
 		    db->metas[i].post_max > db->max_fwd)

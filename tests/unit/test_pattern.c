@@ -482,6 +482,24 @@ static const struct vector vectors[] = {
 	{"616263", "\x00\x00\x00\x00\x00\x00\x00\x00\x61\x62\x63", 11, 4, 0, false},
 	{"616263", "\x00\x00\x00\x00\x00\x00\x00\x00\x61\x62\x63", 11, 3, 2, false},
 	{"6162??64", "\x00\x00\x00\x00\x61\x62\x58\x64", 8, 4, 0, true},
+	/* byte sets of every size the compiled form distinguishes: 1 (a byte),
+	 * 2-3 and their complements (one element), 4+ (a 32-byte set) */
+	{"6162(63|64|65)66", "abcf\0\0\0\0", 8, -1, 0, true},
+	{"6162(63|64|65)66", "abef\0\0\0\0", 8, -1, 0, true},
+	{"6162(63|64|65)66", "abgf\0\0\0\0", 8, -1, 0, false},
+	{"6162!(63|64|65)66", "abdf\0\0\0\0", 8, -1, 0, false},
+	{"6162!(63|64|65)66", "abzf\0\0\0\0", 8, -1, 0, true},
+	{"6162!(63)66", "abcf\0\0\0\0", 8, -1, 0, false},
+	{"6162!(63)66", "abzf\0\0\0\0", 8, -1, 0, true},
+	{"6162!(63)66", "abdf\0\0\0\0", 8, -1, 0, true},
+	{"6162!(63|64)66", "abdf\0\0\0\0", 8, -1, 0, false},
+	{"6162!(63|64)66", "abef\0\0\0\0", 8, -1, 0, true},
+	{"6162(63|64|65|66)67", "abfg\0\0\0\0", 8, -1, 0, true},
+	{"6162(63|64|65|66)67", "abzg\0\0\0\0", 8, -1, 0, false},
+	{"(63|64)616263", "dabc\0\0\0\0", 8, -1, 0, true},
+	{"(63|64)616263", "eabc\0\0\0\0", 8, -1, 0, false},
+	{"616263!(00|ff|20)", "abc!\0\0\0\0", 8, -1, 0, true},
+	{"616263!(00|ff|20)", "abc \0\0\0\0", 8, -1, 0, false},
 };
 
 static void test_clamscan_vectors(void **state)
@@ -875,25 +893,41 @@ static void test_clam_offset_precheck(void **state)
 {
 	static const struct {
 		const char *hex, *data;
+		size_t len; /* 0: strlen(data) + 4 (NUL padding) */
 		uint64_t omin, omax;
 		bool match;
 	} v[] = {
-		{"6162(B)636465", "XXXXab cde\0\0\0\0", 4, 4, false},
-		{"6162(B)636465", "XXXXab cde\0\0\0\0", 5, 5, false},
-		{"6162(B)636465", "XXXXab cde\0\0\0\0", 4, 5, true},
-		{"6162(B)636465", "XXXXab cde\0\0\0\0", 3, 4, false},
-		{"6162(L)636465", "XXXXab\ncde\0\0\0\0", 4, 5, true},
-		{"6162(L)636465", "XXXXab\ncde\0\0\0\0", 4, 4, false},
-		{"(6162|62)(B)636465", "XXXXab cde\0\0\0\0", 4, 4, false},
-		{"(6162|62)(B)636465", "XXXXab cde\0\0\0\0", 4, 5, true},
-		{"(6162|62)(B)636465", "XXXXab cde\0\0\0\0", 3, 5, true},
-		{"616263(B)6465", "XXXXabc de\0\0\0\0", 4, 4, true}, /* after the anchor: counted right */
+		{"6162(B)636465", "XXXXab cde\0\0\0\0", 0, 4, 4, false},
+		{"6162(B)636465", "XXXXab cde\0\0\0\0", 0, 5, 5, false},
+		{"6162(B)636465", "XXXXab cde\0\0\0\0", 0, 4, 5, true},
+		{"6162(B)636465", "XXXXab cde\0\0\0\0", 0, 3, 4, false},
+		{"6162(L)636465", "XXXXab\ncde\0\0\0\0", 0, 4, 5, true},
+		{"6162(L)636465", "XXXXab\ncde\0\0\0\0", 0, 4, 4, false},
+		{"(6162|62)(B)636465", "XXXXab cde\0\0\0\0", 0, 4, 4, false},
+		{"(6162|62)(B)636465", "XXXXab cde\0\0\0\0", 0, 4, 5, true},
+		{"(6162|62)(B)636465", "XXXXab cde\0\0\0\0", 0, 3, 5, true},
+		{"616263(B)6465", "XXXXabc de\0\0\0\0", 0, 4, 4, true}, /* after the anchor: counted right */
+		/* ClamAV's anchor "00 63 64" starts inside the static run
+		 * "00 00 63 64 65" (it avoids a leading zero pair): the zero
+		 * before it is counted, the (B) is not */
+		{"6162(B)0000636465", "XXXXab \0\0cde\0\0\0\0", 16, 4, 4, false},
+		{"6162(B)0000636465", "XXXXab \0\0cde\0\0\0\0", 16, 4, 5, true},
+		{"6162(B)0000636465", "XXXXab \0\0cde\0\0\0\0", 16, 3, 4, false},
+		{"6162(B)0000636465", "XXXXab \0\0cde\0\0\0\0", 16, 3, 5, true},
+		{"(61|6262)(B)0000636465", "XXXXa \0\0cde\0\0\0\0", 15, 4, 4, true},
+		{"(61|6262)(B)0000636465", "XXXXa \0\0cde\0\0\0\0", 15, 3, 4, true},
+		/* alternatives of different lengths on both sides of our own
+		 * anchor ("6364") before ClamAV's ("6566"): 3 possible widths */
+		{"(62|6161)(B)6364(0b|0d0a)6566", "XXXXaa cd\r\nef\0\0\0\0", 0, 4, 4, false},
+		{"(62|6161)(B)6364(0b|0d0a)6566", "XXXXaa cd\r\nef\0\0\0\0", 0, 4, 5, true},
+		{"(62|6161)(B)6364(0b|0d0a)6566", "XXXXaa cd\r\nef\0\0\0\0", 0, 3, 4, false},
+		{"(62|6161)(B)6364(0b|0d0a)6566", "XXXXaa cd\r\nef\0\0\0\0", 0, 3, 5, true},
 	};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		struct pattern *p = compile_ok(v[i].hex);
-		size_t n = strlen(v[i].data) + 4;
+		size_t n = v[i].len ? v[i].len : strlen(v[i].data) + 4;
 		struct pattern_window w = {(const uint8_t *)v[i].data, n, 0, n};
 		struct occs o;
 		bool m = false;
@@ -1015,6 +1049,123 @@ static void test_roundtrip(void **state)
 	}
 }
 
+/* ------------------------------------------------------- compiled form */
+
+static size_t blob_len(const struct pattern *p)
+{
+	size_t len;
+
+	(void)pattern_bytes(p, &len);
+	return len;
+}
+
+/* The serialised form stays small: static bytes once (anchors included),
+ * one 4-byte element per run of bytes or "??", small sets and fixed-length
+ * alternatives inline, a 16-byte header and 8 bytes per part. */
+static void test_compact_form(void **state)
+{
+	static const struct {
+		const char *hex;
+		size_t max;
+	} shapes[] = {
+		/* 30 static bytes: 16 + 8 + 4 + 30 */
+		{"4889df48894424404989c4e895dfffff48837810000f842bf8ffff4c89e6", 58},
+		{"4889df4889442440??89c4e8????ffff48837810000f842bf8ffff4c89e6", 72},
+		{"4889df48894424{2-6}4989c4e895dfffff*48837810000f842bf8ffff4c89e6", 100},
+		{"4889df48894424(40|41)4989c4e895dfffff48837810000f842bf8ffff4c89e6", 68},
+		{"4889df48894424!(40|41|42)4989c4e895dfffff4883(7810|7811)000f842bf8ffff4c89e6", 80},
+		{"48[1-3]89df48894424404989c4e895dfffff48837810000f842bf8ffff4c89e6", 68},
+		{"6162", 30},
+	};
+	struct pattern *p, *q;
+	struct pattern_error err;
+	struct pattern_part_info pi;
+	char *text;
+	uint8_t *data, *copy;
+	size_t len;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+		p = compile_ok(shapes[i].hex);
+		if (blob_len(p) > shapes[i].max)
+			fail_msg("'%s' takes %zu bytes, want at most %zu", shapes[i].hex, blob_len(p),
+				 shapes[i].max);
+		pattern_free(p);
+	}
+	/* plain literals: the bytes plus 28, or 32/36 once longer than an anchor */
+	for (size_t n = 2; n <= 100; n++) {
+		char hex[201];
+
+		for (size_t i = 0; i < n; i++)
+			memcpy(hex + 2 * i, &"41424344454647"[2 * (i % 7)], 2);
+		hex[2 * n] = '\0';
+		p = compile_ok(hex);
+		assert_true(blob_len(p) <= 36 + n);
+		pattern_free(p);
+	}
+
+	/* a static run longer than one element holds (4095 bytes), found */
+	text = malloc(2 * 10000 + 1);
+	data = malloc(10000 + 16);
+	assert_non_null(text);
+	assert_non_null(data);
+	for (size_t i = 0; i < 10000; i++) {
+		uint8_t b = (uint8_t)(i * 7 + i / 256);
+
+		data[8 + i] = b;
+		text[2 * i] = "0123456789abcdef"[b >> 4];
+		text[2 * i + 1] = "0123456789abcdef"[b & 15];
+	}
+	memset(data, 'X', 8);
+	memset(data + 8 + 10000, 'X', 8);
+	assert_int_equal(pattern_compile(text, 2 * 10000, &p, &err), VG_OK);
+	pattern_part_info(p, 0, &pi);
+	assert_int_equal(pi.anchor_len, 32);
+	assert_true(scan(p, data, 10000 + 16, 8, 0));
+	data[8 + 9999] ^= 1;
+	assert_false(scan(p, data, 10000 + 16, 8, 0));
+	data[8 + 9999] ^= 1;
+	data[8] ^= 1;
+	assert_false(scan(p, data, 10000 + 16, -1, 0));
+	pattern_free(p);
+	free(data);
+	free(text);
+
+	/* the compiled form counts elements and pool bytes in 16 bits: far
+	 * beyond a database line (8192 characters), refused */
+	text = malloc(4 + 4 * 35000 + 1);
+	assert_non_null(text);
+	memcpy(text, "6162", 4);
+	for (size_t i = 0; i < 35000; i++)
+		memcpy(text + 4 + 4 * i, "61??", 4);
+	p = (struct pattern *)0x1;
+	assert_int_equal(pattern_compile(text, 4 + 4 * 35000, &p, &err), VG_EFORMAT);
+	assert_ptr_equal(p, (struct pattern *)0x1);
+	assert_string_equal(err.msg, "pattern too large once compiled");
+	free(text);
+
+	/* a cache of the previous format ("VGP1") is refused; in place use
+	 * needs 8-byte alignment */
+	p = compile_ok("6162(63|64)??6566*(6768|6970)6a6b(B)");
+	len = blob_len(p);
+	copy = malloc(len + 8);
+	assert_non_null(copy);
+	memcpy(copy, pattern_bytes(p, &len), len);
+	assert_non_null(pattern_view(copy, len));
+	assert_null(pattern_view(copy, len - 1));
+	memmove(copy + 4, copy, len);
+	assert_null(pattern_view(copy + 4, len));
+	memmove(copy, copy + 4, len);
+	copy[0] = 'V';
+	copy[1] = 'G';
+	copy[2] = 'P';
+	copy[3] = '1';
+	assert_int_equal(pattern_from_bytes(copy, len, &q), VG_EFORMAT);
+	assert_null(pattern_view(copy, len));
+	free(copy);
+	pattern_free(p);
+}
+
 /* Whatever a loaded pattern says, verifying with it must stay in bounds. */
 static void exercise(const struct pattern *p)
 {
@@ -1041,6 +1192,9 @@ static void test_hostile_bytes(void **state)
 		"6161(6a6a|66(6767|6868)66|6969)6161*64[4-4]61616161{2}6262[3-6]65",
 		"(B)6162!(6364|6566)(L)??{-20}7a7a(61|62)(W)",
 		"!(B)41424344(L)45!(L)46[2]47",
+		"6162(63|64|65)66!(67|68)6a6b(6c6d|6e6f)!(70|71|72|73)?5",
+		"61[1-2]6263??6465{3-9}6667*6869[2]6a",
+		"(61|6262)(B)0000636465",
 	};
 	struct pattern *q = NULL;
 	uint8_t junk[512] = {0};
@@ -1157,6 +1311,7 @@ int main(void)
 		cmocka_unit_test(test_clam_offset_precheck),
 		cmocka_unit_test(test_parts_and_gaps),
 		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_compact_form),
 		cmocka_unit_test(test_hostile_bytes),
 		cmocka_unit_test(test_random_text),
 	};
