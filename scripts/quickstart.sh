@@ -14,7 +14,7 @@ if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi
 
 BUILD_DEPS="cmake ninja-build gcc clang pkg-config libvectorscan-dev libssl-dev \
 libpcre2-dev libcmocka-dev libarchive-dev libcurl4-openssl-dev libsqlite3-dev \
-libseccomp-dev libxxhash-dev"
+libseccomp-dev libxxhash-dev zlib1g-dev"
 # Peers the tests compare against; their services must not start.
 TEST_DEPS="clamav clamav-daemon clamdscan clamav-testfiles yara python3 python3-pyclamd procps strace"
 
