@@ -24,7 +24,6 @@ matching instance each, and the files whose digest is in the database.  Writes:
 
 import argparse
 import gzip
-import hashlib
 import io
 import json
 import math
@@ -38,6 +37,7 @@ import zipfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True          # no __pycache__ in the source tree
 import material  # noqa: E402
 
 GENERATOR_VERSION = 4

@@ -45,6 +45,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True          # no __pycache__ in the source tree
 import material  # noqa: E402
 
 GENERATOR_VERSION = 4
@@ -537,7 +538,6 @@ def main(argv=None):
     index = material.CleanIndex()
     c_elf = pools.c_elf()
     c_text = pools.c_text()
-    c_bytes = {}
     for e in c_elf + c_text:
         data = material.load_checked(e)
         if data is None:
