@@ -17,7 +17,7 @@ struct command {
 static const struct command commands[] = {
 	{ "scan", cmd_scan, "scan files and folders (clamscan-compatible)" },
 	{ "version", cmd_version, "show the versions of vigil and of its databases" },
-	{ "db", NULL, "inspect and compile databases" },
+	{ "db", cmd_db, "inspect, verify and publish databases" },
 	{ "update", NULL, "fetch and verify signed database updates" },
 	{ "quarantine", cmd_quarantine, "list, restore and delete quarantined files" },
 	{ "audit", NULL, "check the public log of releases" },
