@@ -455,6 +455,9 @@ static vg_status script_line(struct script_state *st, const char *line, size_t l
 			return sfail(st, VG_EFORMAT, "MOVE while %s is open", st->open);
 		return do_move(st, p, end);
 	}
+	if (!((cl == 3 && (memcmp(cmd, "ADD", 3) == 0 || memcmp(cmd, "DEL", 3) == 0)) ||
+	      (cl == 4 && memcmp(cmd, "XCHG", 4) == 0)))
+		return sfail(st, VG_EFORMAT, "unknown command '%.*s'", (int)(cl > 20 ? 20 : cl), cmd);
 	if (!st->is_open)
 		return sfail(st, VG_EFORMAT, "'%.*s' outside OPEN/CLOSE", (int)(cl > 20 ? 20 : cl), cmd);
 	if (cl == 3 && memcmp(cmd, "ADD", 3) == 0) {
