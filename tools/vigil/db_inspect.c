@@ -130,8 +130,12 @@ static void print_file_stats(void *ctx, const struct vg_db_file_stats *st)
 	t->files++;
 	switch (st->state) {
 	case VG_DBFILE_LOADED:
-		snprintf(counts, sizeof(counts), "%llu signature%s",
-			 (unsigned long long)st->signatures, st->signatures == 1 ? "" : "s");
+		if (has_ext(st->name, ".fp") || has_ext(st->name, ".sfp") || has_ext(st->name, ".ign") ||
+		    has_ext(st->name, ".ign2"))
+			snprintf(counts, sizeof(counts), "allow or ignore list");
+		else
+			snprintf(counts, sizeof(counts), "%llu signature%s",
+				 (unsigned long long)st->signatures, st->signatures == 1 ? "" : "s");
 		if (st->deferred)
 			snprintf(counts + strlen(counts), sizeof(counts) - strlen(counts),
 				 ", %llu deferred", (unsigned long long)st->deferred);
@@ -202,17 +206,26 @@ static int info_container(const char *path)
 	printf("Signatures: %llu\n", (unsigned long long)in->signatures);
 	printf("Functionality level: %u\n", in->flevel);
 	printf("Builder: %s\n", in->builder);
-	if (strcmp(in->md5, "X") != 0)
+	/* the lines above and the verification line are sigtool's; what
+	 * follows is vigil's own */
+	if (in->kind != VG_CVD_UNSIGNED && strcmp(in->md5, "X") != 0)
 		printf("MD5: %s\n", in->md5);
-	if (strcmp(in->dsig, "X") != 0)
+	if (in->kind != VG_CVD_UNSIGNED && strcmp(in->dsig, "X") != 0)
 		printf("Digital signature: %s\n", in->dsig);
-	if (in->kind == VG_CVD_SIGNED)
+	if (in->kind == VG_CVD_SIGNED) {
 		printf("Verification OK.\n");
-	else if (in->kind == VG_CVD_LOCAL)
-		printf("Verification OK (local container: .info manifest signed by ClamAV, every "
-		       "file checked).\n");
-	else
-		printf("Verification: Unsigned container (integrity checked; origin cannot be).\n");
+		printf("Checked: header MD5 and its RSA signature, .info signature, every file's "
+		       "size and SHA-256.\n");
+	} else if (in->kind == VG_CVD_LOCAL) {
+		printf("Verification OK.\n");
+		printf("Checked: .info signature (a local container has no header signature), every "
+		       "file's size and SHA-256.\n");
+	} else {
+		printf("Verification: Unsigned container\n");
+		printf("Checked: %severy file's size and SHA-256 against the .info (integrity; an "
+		       "unsigned container cannot prove its origin).\n",
+		       strcmp(in->md5, "X") != 0 ? "payload MD5, " : "");
+	}
 	vg_cvd_free(cvd);
 	return 0;
 }
