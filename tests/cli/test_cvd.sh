@@ -145,6 +145,27 @@ else
 	fail "sigtool --build --unsigned made no .cud"
 fi
 
+# A signed manifest lists a file the container lacks: vigil refuses, ClamAV
+# loads the rest (docs/compatibility.md, "Containers vigil refuses").
+python3 - cld miss.cld <<'EOF'
+import io, os, sys, tarfile
+d, out = sys.argv[1], sys.argv[2]
+info = open(os.path.join(d, "test.info"), "rb").read()
+names = ["COPYING", "test.info"] + sorted(n for n in os.listdir(d) if n not in ("COPYING", "test.info", "test.ndb"))
+bio = io.BytesIO()
+with tarfile.open(fileobj=bio, mode="w", format=tarfile.USTAR_FORMAT) as t:
+    for n in names:
+        t.add(os.path.join(d, n), arcname=n)
+open(out, "wb").write(info.split(b"\n")[0].ljust(512, b" ") + bio.getvalue())
+EOF
+vdb verify miss.cld
+check "miss.cld: a member the signed manifest lists is missing: refused" \
+	eval 'rc_is 1 && err_has "miss.cld: member test.ndb listed in test.info is missing"'
+if have_clamscan; then
+	clamscan --no-summary -d miss.cld eicar.com > /dev/null 2>&1
+	check "miss.cld: clamscan loads it anyway (the documented difference)" [ $? = 1 ]
+fi
+
 # --- a freshclam-style folder: every file loads or is counted -------------------
 mkdir -p varlib
 cp test-5.cvd varlib/test.cvd
