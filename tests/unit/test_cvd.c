@@ -458,6 +458,62 @@ static void dsig_rejects_wrong_digests(void **state)
 	}
 }
 
+/* The compiled cache is keyed on the identity of every database file: a
+ * container replaced by a newer one under the same name is a miss. */
+static int compile_version(const char *db, const char *cache, enum vg_cache_state *state)
+{
+	struct vg_engine_options o;
+	struct vg_engine *e;
+	struct vg_db_info di;
+	int v;
+
+	vg_engine_options_init(&o);
+	o.cache_dir = cache;
+	assert_int_equal(vg_engine_new(&o, &e), VG_OK);
+	assert_int_equal(vg_engine_load(e, db, VG_LOAD_REQUIRE_DB), VG_OK);
+	assert_int_equal(vg_engine_compile(e), VG_OK);
+	*state = vg_engine_cache_state(e);
+	assert_int_equal(vg_engine_db_info(e, 0, &di), VG_OK);
+	v = (int)di.version;
+	vg_engine_unref(e);
+	return v;
+}
+
+static void cache_follows_container_identity(void **state)
+{
+	char dir[256], db[300], cache[300], path[400];
+	enum vg_cache_state cs;
+	size_t len;
+	uint8_t *p;
+	(void)state;
+
+	assert_non_null(tmpdb_dir(dir, sizeof(dir)));
+	snprintf(db, sizeof(db), "%s/db", dir);
+	snprintf(cache, sizeof(cache), "%s/cache", dir);
+	assert_int_equal(mkdir(db, 0700), 0);
+	snprintf(path, sizeof(path), "%s/test.cvd", db);
+	p = slurp(UP "test-5.cvd", &len);
+	spit(path, p, len);
+	free(p);
+	assert_int_equal(compile_version(db, cache, &cs), 5);
+	assert_int_equal(cs, VG_CACHE_BUILT);
+	assert_int_equal(compile_version(db, cache, &cs), 5);
+	assert_int_equal(cs, VG_CACHE_HIT);
+	/* replaced in place, as an updater renames a new file over the old */
+	snprintf(path, sizeof(path), "%s/test.cvd.new", db);
+	p = slurp(UP "test-6.cvd", &len);
+	spit(path, p, len);
+	free(p);
+	{
+		char final[400];
+		snprintf(final, sizeof(final), "%s/test.cvd", db);
+		assert_int_equal(rename(path, final), 0);
+	}
+	assert_int_equal(compile_version(db, cache, &cs), 6);
+	assert_int_equal(cs, VG_CACHE_BUILT);
+	tmpdb_cleanup(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -468,6 +524,7 @@ int main(void)
 		cmocka_unit_test(bad_cdiffs_change_nothing),
 		cmocka_unit_test(script_commands),
 		cmocka_unit_test(dsig_rejects_wrong_digests),
+		cmocka_unit_test(cache_follows_container_identity),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
