@@ -364,6 +364,10 @@ VG_API void vg_cvd_free(struct vg_cvd *cvd);
  * before renaming it into place. */
 VG_API VG_NODISCARD enum vg_status
 vg_cvd_verify_fd(int fd, const char *name, uint32_t flags, struct vg_cvd_info *out, char *err);
+/* The same for bytes already in memory (a download buffer). */
+VG_API VG_NODISCARD enum vg_status
+vg_cvd_verify_buffer(const void *data, size_t len, const char *name, uint32_t flags,
+		     struct vg_cvd_info *out, char *err);
 
 /* Checks a .cdiff on its own: header, compressed script, ClamAV's signature.
  * *version (may be NULL) receives the version it produces. */

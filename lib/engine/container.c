@@ -225,6 +225,21 @@ VG_API enum vg_status vg_cvd_verify_fd(int fd, const char *name, uint32_t flags,
 	return rc;
 }
 
+VG_API enum vg_status vg_cvd_verify_buffer(const void *data, size_t len, const char *name,
+					   uint32_t flags, struct vg_cvd_info *out, char *err)
+{
+	struct vg_cvd *cvd = NULL;
+	vg_status rc = vg_cvd_open_buffer(data, len, name, flags, &cvd, err);
+
+	if (rc != VG_OK)
+		return rc;
+	rc = vg_cvd_members(cvd, NULL, NULL, err);
+	if (rc == VG_OK && out)
+		*out = cvd->info;
+	vg_cvd_free(cvd);
+	return rc;
+}
+
 /* ---- .cdiff ---- */
 
 VG_API enum vg_status vg_cdiff_verify(const void *data, size_t len, const char *name,

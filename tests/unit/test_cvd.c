@@ -96,6 +96,30 @@ static void all_upstream_containers_verify(void **state)
 		assert_int_equal(c.hdr.version, (uint32_t)v);
 		assert_true(c.verified);
 		cvd_close(&c);
+		{ /* the same through the public API an updater uses */
+			struct vg_cvd_info info;
+			char e[VG_ERROR_LEN];
+			assert_int_equal(vg_cvd_verify_buffer(p, len, path, 0, &info, e), VG_OK);
+			assert_int_equal(info.version, (uint32_t)v);
+			assert_int_equal(info.kind, VG_CVD_SIGNED);
+			assert_string_equal(info.name, "test");
+			{ /* the builder as the header text names it */
+				char field[80];
+				snprintf(field, sizeof(field), ":%s:", info.builder);
+				assert_true(strlen(info.builder) > 0);
+				assert_non_null(memmem(p, 512, field, strlen(field)));
+			}
+			/* as a .cud it is refused unless unsigned containers are allowed */
+			assert_int_equal(vg_cvd_verify_buffer(p, len, "test.cud", 0, &info, e), VG_EBADSIG);
+			assert_non_null(strstr(e, "test.cud: refused: a .cud container is unsigned by design"));
+			assert_int_equal(vg_cvd_verify_buffer(p, len, "test.cud", VG_CVD_ALLOW_UNSIGNED, &info, e),
+					 VG_OK);
+			assert_int_equal(info.verified, 0);
+			p[len - 1] ^= 1;
+			assert_int_equal(vg_cvd_verify_buffer(p, len, path, 0, &info, e), VG_EBADSIG);
+			assert_non_null(strstr(e, "MD5 mismatch"));
+			p[len - 1] ^= 1;
+		}
 		free(p);
 	}
 }
