@@ -210,19 +210,24 @@ VG_API void vg_cvd_free(struct vg_cvd *cvd)
 	vg_free(cvd);
 }
 
+/* Checks every member of an opened container, then frees it. */
+static vg_status verify_and_free(struct vg_cvd *cvd, struct vg_cvd_info *out, char *err)
+{
+	vg_status rc = vg_cvd_members(cvd, NULL, NULL, err);
+
+	if (rc == VG_OK && out)
+		*out = cvd->info;
+	vg_cvd_free(cvd);
+	return rc;
+}
+
 VG_API enum vg_status vg_cvd_verify_fd(int fd, const char *name, uint32_t flags,
 				       struct vg_cvd_info *out, char *err)
 {
 	struct vg_cvd *cvd = NULL;
 	vg_status rc = vg_cvd_open_fd(fd, name, flags, &cvd, err);
 
-	if (rc != VG_OK)
-		return rc;
-	rc = vg_cvd_members(cvd, NULL, NULL, err);
-	if (rc == VG_OK && out)
-		*out = cvd->info;
-	vg_cvd_free(cvd);
-	return rc;
+	return rc == VG_OK ? verify_and_free(cvd, out, err) : rc;
 }
 
 VG_API enum vg_status vg_cvd_verify_buffer(const void *data, size_t len, const char *name,
@@ -231,13 +236,7 @@ VG_API enum vg_status vg_cvd_verify_buffer(const void *data, size_t len, const c
 	struct vg_cvd *cvd = NULL;
 	vg_status rc = vg_cvd_open_buffer(data, len, name, flags, &cvd, err);
 
-	if (rc != VG_OK)
-		return rc;
-	rc = vg_cvd_members(cvd, NULL, NULL, err);
-	if (rc == VG_OK && out)
-		*out = cvd->info;
-	vg_cvd_free(cvd);
-	return rc;
+	return rc == VG_OK ? verify_and_free(cvd, out, err) : rc;
 }
 
 /* ---- .cdiff ---- */
@@ -269,20 +268,6 @@ VG_API enum vg_status vg_cdiff_verify(const void *data, size_t len, const char *
 static vg_status collect_member(void *ctx, const char *name, const uint8_t *data, size_t len)
 {
 	return memfiles_add(ctx, name, data, len);
-}
-
-static bool header_of(const char *path, struct cvd_header *h)
-{
-	uint8_t hdr[VG_CVD_HEADER_LEN];
-	char e[300];
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	ssize_t got;
-
-	if (fd < 0)
-		return false;
-	got = read(fd, hdr, sizeof(hdr));
-	close(fd);
-	return got == (ssize_t)sizeof(hdr) && cvd_parse_header(hdr, sizeof(hdr), h, e, sizeof(e)) == VG_OK;
 }
 
 static vg_status write_atomically(const char *dir, const char *final, const uint8_t *data,
@@ -355,8 +340,8 @@ VG_API enum vg_status vg_cdiff_apply(const char *dir, const void *cdiff, size_t 
 	}
 	snprintf(cld_path, sizeof(cld_path), "%s/%s.cld", dir, db);
 	snprintf(cvd_path, sizeof(cvd_path), "%s/%s.cvd", dir, db);
-	have_cld = header_of(cld_path, &hc);
-	have_cvd = header_of(cvd_path, &hv);
+	have_cld = cvd_read_header_file(cld_path, &hc);
+	have_cvd = cvd_read_header_file(cvd_path, &hv);
 	if (!have_cld && !have_cvd) {
 		errf(err, "%s: no readable %s.cvd or %s.cld to update", dir, db, db);
 		return VG_ENODB;

@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -157,6 +159,21 @@ vg_status cvd_parse_header(const uint8_t *data, size_t len, struct cvd_header *h
 	while (n > 0 && data[n - 1] == ' ')
 		n--;
 	return parse_header_line((const char *)data, n, h, err, errlen);
+}
+
+bool cvd_read_header_file(const char *path, struct cvd_header *h)
+{
+	uint8_t hdr[VG_CVD_HEADER_LEN];
+	char err[300];
+	ssize_t got;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+	if (fd < 0)
+		return false;
+	got = read(fd, hdr, sizeof(hdr));
+	close(fd);
+	return got == (ssize_t)sizeof(hdr) &&
+	       cvd_parse_header(hdr, sizeof(hdr), h, err, sizeof(err)) == VG_OK;
 }
 
 /* ---- the tar payload ---- */

@@ -389,21 +389,6 @@ out:
 	return rc;
 }
 
-static bool read_header(const char *path, struct cvd_header *h)
-{
-	uint8_t hdr[VG_CVD_HEADER_LEN];
-	char err[300];
-	ssize_t got;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-
-	if (fd < 0)
-		return false;
-	got = read(fd, hdr, sizeof(hdr));
-	close(fd);
-	return got == (ssize_t)sizeof(hdr) &&
-	       cvd_parse_header(hdr, sizeof(hdr), h, err, sizeof(err)) == VG_OK;
-}
-
 /* As ClamAV: of X.cvd and X.cld (any X-N.cvd too) only the newest loads,
  * the .cld on a tie: freshclam leaves the .cvd behind after building the
  * .cld from it and its updates. Unreadable headers are not compared; the
@@ -418,7 +403,7 @@ static bool superseded(struct sigset *s, const char *dir, char **names, size_t n
 	if (!cvd_kind_of_name(names[me], &km))
 		return false;
 	snprintf(full, sizeof(full), "%s/%s", dir, names[me]);
-	if (!read_header(full, &hm))
+	if (!cvd_read_header_file(full, &hm))
 		return false;
 	for (size_t j = 0; j < n; j++) {
 		if (j == me || !cvd_kind_of_name(names[j], &ko) || ko == CVD_KIND_CUD)
@@ -427,7 +412,7 @@ static bool superseded(struct sigset *s, const char *dir, char **names, size_t n
 		if (strcmp(mine, other) != 0)
 			continue;
 		snprintf(full, sizeof(full), "%s/%s", dir, names[j]);
-		if (!read_header(full, &ho))
+		if (!cvd_read_header_file(full, &ho))
 			continue;
 		if (ho.version > hm.version ||
 		    (ho.version == hm.version && (ko == CVD_KIND_CLD) > (km == CVD_KIND_CLD)) ||

@@ -218,6 +218,8 @@ void cvd_db_name(const char *file_name, char *out, size_t outlen);
 /* Parses the 512-byte header (and nothing else). */
 vg_status cvd_parse_header(const uint8_t *data, size_t len, struct cvd_header *h, char *err,
 			   size_t errlen);
+/* Reads and parses the header of a container file; false if it cannot. */
+bool cvd_read_header_file(const char *path, struct cvd_header *h);
 /* Checks the header, the MD5 and signature it carries, finds, parses and
  * checks the .info manifest. VG_EFORMAT (malformed) or VG_EBADSIG (a
  * signature, hash or size does not match); c->err says which file and why.

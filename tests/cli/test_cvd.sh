@@ -113,17 +113,24 @@ check "bad.cdiff: sigtool refuses it too" [ $? != 0 ]
 
 # --- .cld (local, built from the unpacked test-6) and .cud (unsigned) ---------
 mkdir -p cld && (cd cld && sigtool --unpack=../test-6.cvd > /dev/null 2>&1)
-python3 - cld test.cld <<'EOF'
+# make_cld DIR OUT [LEFT-OUT]: a .cld as freshclam lays it out (header = the
+# first line of the .info padded to 512 bytes, then a plain tar), built with
+# Python's tarfile, independently of vigil's writer
+make_cld() {
+	python3 - "$@" <<'EOF'
 import io, os, sys, tarfile
 d, out = sys.argv[1], sys.argv[2]
+skip = set(sys.argv[3:]) | {"COPYING", "test.info"}
 info = open(os.path.join(d, "test.info"), "rb").read()
-names = ["COPYING", "test.info"] + sorted(n for n in os.listdir(d) if n not in ("COPYING", "test.info"))
+names = ["COPYING", "test.info"] + sorted(n for n in os.listdir(d) if n not in skip)
 bio = io.BytesIO()
 with tarfile.open(fileobj=bio, mode="w", format=tarfile.USTAR_FORMAT) as t:
     for n in names:
         t.add(os.path.join(d, n), arcname=n)
 open(out, "wb").write(info.split(b"\n")[0].ljust(512, b" ") + bio.getvalue())
 EOF
+}
+make_cld cld test.cld
 sigtool --info=test.cld > sig.info 2>&1
 vdb info test.cld
 check "test.cld: 'vigil db info' starts with sigtool --info's lines" \
@@ -147,17 +154,7 @@ fi
 
 # A signed manifest lists a file the container lacks: vigil refuses, ClamAV
 # loads the rest (docs/compatibility.md, "Containers vigil refuses").
-python3 - cld miss.cld <<'EOF'
-import io, os, sys, tarfile
-d, out = sys.argv[1], sys.argv[2]
-info = open(os.path.join(d, "test.info"), "rb").read()
-names = ["COPYING", "test.info"] + sorted(n for n in os.listdir(d) if n not in ("COPYING", "test.info", "test.ndb"))
-bio = io.BytesIO()
-with tarfile.open(fileobj=bio, mode="w", format=tarfile.USTAR_FORMAT) as t:
-    for n in names:
-        t.add(os.path.join(d, n), arcname=n)
-open(out, "wb").write(info.split(b"\n")[0].ljust(512, b" ") + bio.getvalue())
-EOF
+make_cld cld miss.cld test.ndb
 vdb verify miss.cld
 check "miss.cld: a member the signed manifest lists is missing: refused" \
 	eval 'rc_is 1 && err_has "miss.cld: member test.ndb listed in test.info is missing"'

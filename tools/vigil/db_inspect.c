@@ -57,6 +57,47 @@ static enum vg_status open_container(const char *path, struct vg_cvd **out, char
 	return rc;
 }
 
+/* Opens a container and checks every member before anything is shown or
+ * written. */
+static enum vg_status open_verified(const char *path, struct vg_cvd **out, char *err)
+{
+	enum vg_status rc = open_container(path, out, err);
+
+	if (rc == VG_OK)
+		rc = vg_cvd_members(*out, NULL, NULL, err);
+	if (rc != VG_OK) {
+		vg_cvd_free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+/* The whole file in memory (free() it). */
+static enum vg_status read_file(const char *path, char **out, size_t *len, char *err)
+{
+	FILE *f = fopen(path, "rb"), *m;
+	char chunk[65536];
+	size_t n;
+
+	*out = NULL;
+	*len = 0;
+	if (!f) {
+		snprintf(err, VG_ERROR_LEN, "%s: %s", path, strerror(errno));
+		return VG_EIO;
+	}
+	m = open_memstream(out, len);
+	while (m && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		fwrite(chunk, 1, n, m);
+	if (m)
+		fclose(m);
+	fclose(f);
+	if (!*out) {
+		snprintf(err, VG_ERROR_LEN, "%s: out of memory", path);
+		return VG_ENOMEM;
+	}
+	return VG_OK;
+}
+
 static int usage_error(const char *verb)
 {
 	fprintf(stderr, "Run 'vigil db %s --help' for its usage.\n", verb);
@@ -190,12 +231,9 @@ static int info_container(const char *path)
 	char err[VG_ERROR_LEN];
 	struct vg_cvd *cvd = NULL;
 	const struct vg_cvd_info *in;
-	enum vg_status rc = open_container(path, &cvd, err);
+	enum vg_status rc = open_verified(path, &cvd, err);
 
-	if (rc == VG_OK)
-		rc = vg_cvd_members(cvd, NULL, NULL, err);
 	if (rc != VG_OK) {
-		vg_cvd_free(cvd);
 		fprintf(stderr, "ERROR: %s\n", err);
 		return status_exit(rc);
 	}
@@ -360,37 +398,18 @@ static int list_file(const char *path)
 
 	if (is_container(path)) {
 		struct vg_cvd *cvd = NULL;
-		rc = open_container(path, &cvd, err);
-		if (rc == VG_OK)
-			rc = vg_cvd_members(cvd, NULL, NULL, err); /* all checked before any is shown */
+		rc = open_verified(path, &cvd, err);
 		if (rc == VG_OK)
 			rc = vg_cvd_members(cvd, list_member, NULL, err);
 		vg_cvd_free(cvd);
 	} else {
-		FILE *f = fopen(path, "rb");
-		char *text = NULL;
-		size_t len = 0;
-		if (!f) {
-			fprintf(stderr, "ERROR: %s: %s\n", path, strerror(errno));
-			return 2;
+		char *text;
+		size_t len;
+		rc = read_file(path, &text, &len, err);
+		if (rc == VG_OK) {
+			list_text(base_name(path), text, len);
+			free(text);
 		}
-		{
-			FILE *m = open_memstream(&text, &len);
-			char chunk[65536];
-			size_t n;
-			while (m && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-				fwrite(chunk, 1, n, m);
-			if (m)
-				fclose(m);
-		}
-		fclose(f);
-		if (!text) {
-			fprintf(stderr, "ERROR: %s: out of memory\n", path);
-			return 2;
-		}
-		list_text(base_name(path), text, len);
-		free(text);
-		return 0;
 	}
 	if (rc != VG_OK) {
 		fprintf(stderr, "ERROR: %s\n", err);
@@ -399,20 +418,26 @@ static int list_file(const char *path)
 	return 0;
 }
 
-static int cmd_list(int argc, char **argv)
+/* Runs fn on every file named after the options; the worst status wins. */
+static int each_file(int argc, char **argv, const char *usage, int (*fn)(const char *path))
 {
 	uint32_t flags = 0;
-	int first = parse_common(argc, argv, list_usage, &flags, NULL), worst = 0;
+	int first = parse_common(argc, argv, usage, &flags, NULL), worst = 0;
 
 	if (first == -1)
 		return 0;
 	if (first < 0)
-		return usage_error("list");
+		return usage_error(argv[0]);
 	for (int i = first; i < argc; i++) {
-		int r = list_file(argv[i]);
+		int r = fn(argv[i]);
 		worst = worst > r ? worst : r;
 	}
 	return worst;
+}
+
+static int cmd_list(int argc, char **argv)
+{
+	return each_file(argc, argv, list_usage, list_file);
 }
 
 /* ---- verify ---- */
@@ -423,31 +448,6 @@ static const char verify_usage[] =
 	"Check containers (.cvd .cld .cud), updates (.cdiff) and text databases:\n"
 	"signatures, hashes and sizes of every member, and that every line parses.\n"
 	"Prints one line per file; exits 1 if any file is refused.\n";
-
-static enum vg_status read_file(const char *path, char **out, size_t *len, char *err)
-{
-	FILE *f = fopen(path, "rb"), *m;
-	char chunk[65536];
-	size_t n;
-
-	*out = NULL;
-	*len = 0;
-	if (!f) {
-		snprintf(err, VG_ERROR_LEN, "%s: %s", path, strerror(errno));
-		return VG_EIO;
-	}
-	m = open_memstream(out, len);
-	while (m && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		fwrite(chunk, 1, n, m);
-	if (m)
-		fclose(m);
-	fclose(f);
-	if (!*out) {
-		snprintf(err, VG_ERROR_LEN, "%s: out of memory", path);
-		return VG_ENOMEM;
-	}
-	return VG_OK;
-}
 
 static void count_sigs(void *ctx, const struct vg_db_file_stats *st)
 {
@@ -473,9 +473,7 @@ static int verify_file(const char *path)
 			printf("%s: OK: update to version %u, signed by ClamAV\n", path, version);
 	} else if (is_container(path)) {
 		struct vg_cvd *cvd = NULL;
-		rc = open_container(path, &cvd, err);
-		if (rc == VG_OK)
-			rc = vg_cvd_members(cvd, NULL, NULL, err);
+		rc = open_verified(path, &cvd, err);
 		if (rc == VG_OK) {
 			const struct vg_cvd_info *in = vg_cvd_get_info(cvd);
 			printf("%s: OK: %s, version %u, %llu signatures\n", path,
@@ -501,18 +499,7 @@ static int verify_file(const char *path)
 
 static int cmd_verify(int argc, char **argv)
 {
-	uint32_t flags = 0;
-	int first = parse_common(argc, argv, verify_usage, &flags, NULL), worst = 0;
-
-	if (first == -1)
-		return 0;
-	if (first < 0)
-		return usage_error("verify");
-	for (int i = first; i < argc; i++) {
-		int r = verify_file(argv[i]);
-		worst = worst > r ? worst : r;
-	}
-	return worst;
+	return each_file(argc, argv, verify_usage, verify_file);
 }
 
 /* ---- unpack ---- */
@@ -581,9 +568,7 @@ static int cmd_unpack(int argc, char **argv)
 		fprintf(stderr, "ERROR: %s: %s\n", dir, strerror(errno));
 		return 2;
 	}
-	rc = open_container(argv[first], &cvd, err);
-	if (rc == VG_OK)
-		rc = vg_cvd_members(cvd, NULL, NULL, err);
+	rc = open_verified(argv[first], &cvd, err);
 	if (rc == VG_OK) {
 		rc = vg_cvd_members(cvd, unpack_member, &u, err);
 		if (rc != VG_OK && u.err[0])
