@@ -177,5 +177,8 @@ check "folder: bytecode skipped by decision, with a notice" err_has "bytecode.cb
 check "folder: .ldb counted as not supported yet" err_has "local.ldb: skipped: this database format is not supported"
 check "folder: the signatures of the .cld and of loose files detect" \
 	eval 'rc_is 1 && out_has "eicar.com: Eicar-Test-Signature FOUND"'
+vdb info varlib
+check "folder: 'vigil db info' lists members under their container and counts what it cannot read" \
+	eval 'rc_is 0 && out_has "  test.cld:" && out_matches "^    test\.ldb +1 line +not read" && out_matches "^  bytecode\.cbc .*never run, by decision" && out_matches "^Usable by vigil: [0-9]+ signatures"'
 
 finish

@@ -158,6 +158,8 @@ static const char info_usage[] =
 
 struct info_totals {
 	uint64_t files, signatures, deferred, skipped, unread_lines, unread_files, pua_files;
+	int folder;               /* several files: members are shown under their container */
+	char container[256];      /* the container whose members are being shown */
 };
 
 static void print_file_stats(void *ctx, const struct vg_db_file_stats *st)
@@ -169,6 +171,12 @@ static void print_file_stats(void *ctx, const struct vg_db_file_stats *st)
 	if (st->state == VG_DBFILE_OTHER)
 		return;
 	t->files++;
+	if (t->folder && st->container && strcmp(st->container, t->container) != 0) {
+		snprintf(t->container, sizeof(t->container), "%s", st->container);
+		printf("  %s:\n", st->container);
+	} else if (t->folder && !st->container) {
+		t->container[0] = '\0';
+	}
 	switch (st->state) {
 	case VG_DBFILE_LOADED:
 		if (has_ext(st->name, ".fp") || has_ext(st->name, ".sfp") || has_ext(st->name, ".ign") ||
@@ -204,8 +212,8 @@ static void print_file_stats(void *ctx, const struct vg_db_file_stats *st)
 	case VG_DBFILE_OTHER:
 		break;
 	}
-	printf("  %-20s %8llu line%s  %s\n", st->name, (unsigned long long)st->lines,
-	       st->lines == 1 ? " " : "s", what);
+	printf("  %s%-20s %8llu line%s  %s\n", t->folder && st->container ? "  " : "", st->name,
+	       (unsigned long long)st->lines, st->lines == 1 ? " " : "s", what);
 }
 
 /* "22 Jun 2021 21-34 -0400" as sigtool prints it: "22 Jun 2021 21:34 -0400" */
@@ -281,7 +289,10 @@ static int cmd_info(int argc, char **argv)
 		struct info_totals t = {0};
 		char err[VG_ERROR_LEN];
 		enum vg_status rc;
+		struct stat st;
 		int r = 0;
+
+		t.folder = stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode);
 
 		if (i > first)
 			putchar('\n');
