@@ -14,8 +14,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <archive.h>
+#include <archive_entry.h>
+
 #include "sigdb/sigdb.h"
 #include "../support/tmpdb.h"
+
+static la_ssize_t tar_to_buf(struct archive *a, void *ctx, const void *data, size_t len)
+{
+	(void)a;
+	return buf_append(ctx, data, len) == VG_OK ? (la_ssize_t)len : -1;
+}
 
 #ifndef VG_FIXTURES
 #error "VG_FIXTURES must name tests/fixtures"
@@ -242,6 +251,69 @@ static void cld_manifest_and_members_are_checked(void **state)
 	assert_non_null(strstr(err, "member test.hdb: SHA-256 differs"));
 	vg_free(out);
 	memfiles_free(&m);
+	free(orig);
+}
+
+/* Hostile tar entries in an unsigned container: paths, links, folders. */
+static void hostile_members_are_refused(void **state)
+{
+	static const char *const names[] = {"../evil.hdb", "sub/x.hdb", "/abs.hdb", "..", "a b.hdb"};
+	size_t len, out_len;
+	uint8_t *orig = slurp(UP "test-6.cvd", &len), *out;
+	char err[600];
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		struct memfiles m = {NULL, 0};
+		members_of("test-6.cvd", orig, len, &m);
+		assert_int_equal(memfiles_add(&m, names[i], (const uint8_t *)"x\n", 2), VG_OK);
+		assert_int_equal(cld_build(&m, &out, &out_len, err, sizeof(err)), VG_OK);
+		assert_int_equal(check("evil.cud", out, out_len, err), VG_EFORMAT);
+		print_message("%s\n", err);
+		assert_non_null(strstr(err, "evil.cud: member"));
+		assert_non_null(strstr(err, "not a plain file name"));
+		vg_free(out);
+		memfiles_free(&m);
+	}
+	{ /* a symbolic link and a folder entry, written with libarchive */
+		static const unsigned types[] = {AE_IFLNK, AE_IFDIR};
+		for (size_t i = 0; i < 2; i++) {
+			struct buf b;
+			struct archive *a = archive_write_new();
+			struct archive_entry *e = archive_entry_new();
+			const char *info = "ClamAV-VDB:x:1:1:51:X:X:me:0\n";
+			uint8_t hdr[512];
+
+			buf_init(&b, 1u << 20);
+			memset(hdr, ' ', sizeof(hdr));
+			memcpy(hdr, info, strlen(info) - 1);
+			assert_int_equal(buf_append(&b, hdr, sizeof(hdr)), VG_OK);
+			archive_write_set_format_ustar(a);
+			assert_int_equal(archive_write_open(a, &b, NULL, tar_to_buf, NULL), ARCHIVE_OK);
+			archive_entry_set_pathname(e, "x.info");
+			archive_entry_set_filetype(e, AE_IFREG);
+			archive_entry_set_size(e, (la_int64_t)strlen(info));
+			archive_write_header(a, e);
+			archive_write_data(a, info, strlen(info));
+			archive_entry_clear(e);
+			archive_entry_set_pathname(e, "link.hdb");
+			archive_entry_set_filetype(e, types[i]);
+			if (types[i] == AE_IFLNK)
+				archive_entry_set_symlink(e, "/etc/passwd");
+			archive_write_header(a, e);
+			archive_write_close(a);
+			archive_write_free(a);
+			archive_entry_free(e);
+			assert_int_equal(check("evil.cud", b.data, b.len, err), VG_EFORMAT);
+			print_message("%s\n", err);
+			/* libarchive writes a folder as "link.hdb/": the name check
+			 * refuses it before the type check would */
+			assert_non_null(strstr(err, types[i] == AE_IFLNK
+							 ? "evil.cud: member link.hdb: not a regular file"
+							 : "evil.cud: member 'link.hdb/': not a plain file name"));
+			buf_free(&b);
+		}
+	}
 	free(orig);
 }
 
@@ -544,6 +616,7 @@ int main(void)
 		cmocka_unit_test(all_upstream_containers_verify),
 		cmocka_unit_test(tampered_copies_are_refused),
 		cmocka_unit_test(cld_manifest_and_members_are_checked),
+		cmocka_unit_test(hostile_members_are_refused),
 		cmocka_unit_test(cdiffs_give_the_next_version),
 		cmocka_unit_test(bad_cdiffs_change_nothing),
 		cmocka_unit_test(script_commands),
