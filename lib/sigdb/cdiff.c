@@ -344,7 +344,8 @@ static vg_status do_close(struct script_state *st)
 			buf_free(&f->data);
 			f->data = out;
 			out.data = NULL;
-		} else {
+		} else if (out.len) {
+			/* as ClamAV: a new file exists only once a line is added */
 			rc = memfiles_add(st->m, st->open, out.data, out.len);
 		}
 	}
@@ -378,6 +379,10 @@ static vg_status do_move(struct script_state *st, const char *p, const char *end
 		struct field f1 = {t[2], tl[2], 0}, f2 = {t[4], tl[4], 0};
 		if (!field_u64(&f1, &from) || !field_u64(&f2, &to) || from == 0 || to < from)
 			return sfail(st, VG_EFORMAT, "MOVE: bad line range");
+		/* ClamAV's applier fails on a one-line range (it looks for the end
+		 * line after the start line): such an update cannot be valid */
+		if (to == from)
+			return sfail(st, VG_EFORMAT, "MOVE: a one-line range, which ClamAV cannot apply");
 	}
 	fs = memfiles_find(st->m, src);
 	if (!fs || strcmp(src, dst) == 0)
@@ -392,13 +397,11 @@ static vg_status do_move(struct script_state *st, const char *p, const char *end
 			     (unsigned long long)from, (unsigned long long)to, src);
 	}
 	fd = memfiles_find(st->m, dst);
-	if (!fd) {
-		rc = memfiles_add(st->m, dst, NULL, 0);
-		fs = memfiles_find(st->m, src); /* the array may have moved */
-		fd = memfiles_find(st->m, dst);
+	if (!fd) { /* as ClamAV: MOVE does not create its destination */
+		vg_free(starts);
+		return sfail(st, VG_EFORMAT, "MOVE: destination %s does not exist", dst);
 	}
-	if (rc == VG_OK)
-		rc = buf_append(&fd->data, fs->data.data + starts[from - 1],
+	rc = buf_append(&fd->data, fs->data.data + starts[from - 1],
 				starts[to] - starts[from - 1]);
 	buf_init(&rest, VG_MAX_DB_FILE_SIZE);
 	if (rc == VG_OK)

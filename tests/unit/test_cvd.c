@@ -491,13 +491,15 @@ static void script_commands(void **state)
 
 	assert_int_equal(memfiles_add(&m, "a.ndb", (const uint8_t *)"one\ntwo\nthree\nfour\n", 19), VG_OK);
 	script = "OPEN a.ndb\nDEL 2 two\nXCHG 3 three THREE:new\nADD five\nCLOSE\n"
-		 "MOVE a.ndb b.ndb 1 one 1 one\nOPEN c.ndb\nADD c1\nCLOSE\n";
+		 "OPEN b.ndb\nADD b1\nCLOSE\nMOVE a.ndb b.ndb 2 THREE:new 3 four\nOPEN c.ndb\nADD c1\nCLOSE\n"
+		 "OPEN d.ndb\nCLOSE\n"; /* nothing to add: no file, as ClamAV */
 	assert_int_equal(cdiff_apply_script(&m, script, strlen(script), "s.cdiff", err, sizeof(err)),
 			 VG_OK);
 	assert_int_equal(m.n, 3);
-	assert_int_equal(m.files[0].data.len, strlen("THREE:new\nfour\nfive\n"));
-	assert_memory_equal(m.files[0].data.data, "THREE:new\nfour\nfive\n", m.files[0].data.len);
-	assert_memory_equal(m.files[1].data.data, "one\n", 4);
+	assert_int_equal(m.files[0].data.len, strlen("one\nfive\n"));
+	assert_memory_equal(m.files[0].data.data, "one\nfive\n", m.files[0].data.len);
+	assert_int_equal(m.files[1].data.len, strlen("b1\nTHREE:new\nfour\n"));
+	assert_memory_equal(m.files[1].data.data, "b1\nTHREE:new\nfour\n", m.files[1].data.len);
 	assert_memory_equal(m.files[2].data.data, "c1\n", 3);
 	script = "UNLINK c.ndb\n";
 	assert_int_equal(cdiff_apply_script(&m, script, strlen(script), "s.cdiff", err, sizeof(err)),
@@ -516,8 +518,10 @@ static void script_commands(void **state)
 		{"UNLINK zz.ndb\n", "does not exist"},
 		{"FROB\n", "unknown command 'FROB'"},
 		{"OPEN a.ndb\nDEL 1 THREE\nDEL 1 THREE\nCLOSE\n", "edited twice"},
-		{"MOVE a.ndb b.ndb 1 THREE 9 x\n", "do not match"},
+		{"MOVE a.ndb b.ndb 1 one 9 x\n", "do not match"},
 		{"OPEN new.ndb\nDEL 1 x\nCLOSE\n", "does not exist"},
+		{"MOVE a.ndb zz.ndb 1 one 2 five\n", "destination zz.ndb does not exist"},
+		{"MOVE a.ndb b.ndb 1 one 1 one\n", "one-line range"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
@@ -527,6 +531,236 @@ static void script_commands(void **state)
 		assert_non_null(strstr(err, bad[i].msg));
 	}
 	memfiles_free(&m);
+}
+
+/* ---- cdiff scripts against sigtool --run-cdiff (ClamAV's own applier) ---- */
+
+static uint32_t rng_state;
+static uint32_t rnd(uint32_t n)
+{
+	rng_state = rng_state * 1103515245u + 12345u;
+	return (rng_state >> 8) % n;
+}
+
+/* Line i (1-based) of f, without its newline; NULL past the end. */
+static const char *line_at(const struct memfile *f, size_t i, size_t *len)
+{
+	const char *p = (const char *)f->data.data, *end = p + f->data.len;
+
+	for (size_t k = 1; p < end; k++) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		if (k == i) {
+			*len = n;
+			return p;
+		}
+		p += n + (nl != NULL);
+	}
+	return NULL;
+}
+
+static size_t nlines(const struct memfile *f)
+{
+	size_t n = 0, len;
+	while (line_at(f, n + 1, &len))
+		n++;
+	return n;
+}
+
+/* A prefix for line i of f: mostly right (the whole line or its first part),
+ * sometimes wrong. */
+static void pick_prefix(const struct memfile *f, size_t i, char *out, size_t outlen)
+{
+	size_t len;
+	const char *l = f ? line_at(f, i, &len) : NULL;
+
+	if (!l || len == 0 || rnd(8) == 0) {
+		snprintf(out, outlen, "Nope%u", rnd(100));
+		return;
+	}
+	if (rnd(2))
+		len = 1 + rnd((uint32_t)len);
+	snprintf(out, outlen, "%.*s", (int)len, l);
+}
+
+static const char *const diff_files[] = {"a.ndb", "b.ndb", "c.ndb"};
+
+/* One random command block that fits the current files most of the time. */
+static void gen_block(const struct memfiles *m, struct buf *out)
+{
+	char line[300], pre[64], pre2[64];
+	const char *name = diff_files[rnd(3)];
+	const struct memfile *f = NULL;
+	uint32_t kind = rnd(10);
+
+	for (size_t i = 0; i < m->n; i++)
+		if (strcmp(m->files[i].name, name) == 0)
+			f = &m->files[i];
+	if (kind < 7) {
+		size_t n = f ? nlines(f) : 0, used[8];
+		uint32_t ops = rnd(4), nused = 0;
+		snprintf(line, sizeof(line), "OPEN %s\n", name);
+		buf_append(out, line, strlen(line));
+		for (uint32_t k = 0; k < ops; k++) {
+			uint32_t op = rnd(3);
+			size_t ln = 1 + rnd((uint32_t)n + 1);
+			bool dup = false;
+			for (uint32_t u = 0; u < nused; u++)
+				dup |= used[u] == ln;
+			if (op == 2 || dup || n == 0) {
+				snprintf(line, sizeof(line), "ADD New.%u:%x\n", rnd(1000), rnd(0xffff));
+			} else {
+				used[nused++] = ln;
+				pick_prefix(f, ln, pre, sizeof(pre));
+				if (op == 0)
+					snprintf(line, sizeof(line), "DEL %zu %s\n", ln, pre);
+				else
+					snprintf(line, sizeof(line), "XCHG %zu %s Chg.%u:%x\n", ln, pre, rnd(1000),
+						 rnd(0xffff));
+			}
+			buf_append(out, line, strlen(line));
+		}
+		buf_append(out, "CLOSE\n", 6);
+	} else if (kind < 9 && f) {
+		/* never the source itself: sigtool 1.4.6 then appends the file to
+		 * itself forever (vigil refuses such a MOVE) */
+		const char *dst = diff_files[rnd(3)];
+		size_t n = nlines(f), a = 1 + rnd((uint32_t)n + 1), b = a + 1 + rnd(2);
+		if (strcmp(dst, name) == 0)
+			dst = strcmp(name, "a.ndb") == 0 ? "b.ndb" : "a.ndb";
+		pick_prefix(f, a, pre, sizeof(pre));
+		pick_prefix(f, b, pre2, sizeof(pre2));
+		snprintf(line, sizeof(line), "MOVE %s %s %zu %s %zu %s\n", name, dst, a, pre, b, pre2);
+		buf_append(out, line, strlen(line));
+	} else {
+		snprintf(line, sizeof(line), "UNLINK %s\n", name);
+		buf_append(out, line, strlen(line));
+	}
+}
+
+static bool run_sigtool(const char *dir, const struct memfiles *init, const char *script,
+			size_t len, struct memfiles *result)
+{
+	char path[600], cmd[1200], out[4096];
+	size_t got;
+	FILE *f;
+	bool ok;
+
+	snprintf(cmd, sizeof(cmd), "rm -f '%s'/*", dir);
+	assert_int_equal(system(cmd), 0);
+	for (size_t i = 0; i < init->n; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, init->files[i].name);
+		spit(path, init->files[i].data.data, init->files[i].data.len);
+	}
+	snprintf(path, sizeof(path), "%s/run.script", dir);
+	spit(path, (const uint8_t *)script, len);
+	/* bounded: a file size limit and a timeout, whatever sigtool does */
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s' && ulimit -f 4096 && timeout 20 sigtool --run-cdiff=run.script 2>&1", dir);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	got = fread(out, 1, sizeof(out) - 1, f);
+	out[got] = '\0';
+	pclose(f);
+	ok = strstr(out, "LibClamAV Error") == NULL;
+	for (size_t i = 0; ok && i < sizeof(diff_files) / sizeof(diff_files[0]); i++) {
+		size_t n;
+		uint8_t *p;
+		snprintf(path, sizeof(path), "%s/%s", dir, diff_files[i]);
+		if (access(path, F_OK) != 0)
+			continue;
+		p = slurp(path, &n);
+		assert_int_equal(memfiles_add(result, diff_files[i], p, n), VG_OK);
+		free(p);
+	}
+	return ok;
+}
+
+static void copy_files(const struct memfiles *from, struct memfiles *to)
+{
+	for (size_t i = 0; i < from->n; i++)
+		assert_int_equal(memfiles_add(to, from->files[i].name, from->files[i].data.data,
+					      from->files[i].data.len), VG_OK);
+}
+
+static void scripts_agree_with_sigtool(void **state)
+{
+	char dir[256];
+	unsigned agree_ok = 0, agree_fail = 0;
+	(void)state;
+
+	if (access("/usr/bin/sigtool", X_OK) != 0)
+		skip();
+	assert_non_null(tmpdb_dir(dir, sizeof(dir)));
+	/* fixed by default; VG_CDIFF_SEED and VG_CDIFF_ROUNDS explore further */
+	rng_state = getenv("VG_CDIFF_SEED") ? (uint32_t)strtoul(getenv("VG_CDIFF_SEED"), NULL, 10)
+					    : 20261124u;
+	int rounds = getenv("VG_CDIFF_ROUNDS") ? atoi(getenv("VG_CDIFF_ROUNDS")) : 150;
+	for (int round = 0; round < rounds; round++) {
+		struct memfiles init = {NULL, 0}, ours = {NULL, 0}, theirs = {NULL, 0};
+		struct buf script;
+		char err[600] = "";
+		bool ours_ok = true, theirs_ok;
+
+		for (int fi = 0; fi < 2; fi++) {
+			char text[400] = "";
+			uint32_t n = fi == 0 ? 2 + rnd(6) : rnd(5);
+			for (uint32_t k = 1; k <= n; k++)
+				snprintf(text + strlen(text), sizeof(text) - strlen(text), "%c%u:%x\n",
+					 'A' + fi, k, rnd(0xfff));
+			if (fi == 0 || n > 0)
+				assert_int_equal(memfiles_add(&init, diff_files[fi], (const uint8_t *)text,
+							      strlen(text)), VG_OK);
+		}
+		copy_files(&init, &ours);
+		buf_init(&script, 1u << 16);
+		for (uint32_t b = 0, nb = 1 + rnd(4); b < nb && ours_ok; b++) {
+			size_t start = script.len;
+			gen_block(&ours, &script);
+			ours_ok = cdiff_apply_script(&ours, (const char *)script.data + start,
+						     script.len - start, "gen", err, sizeof(err)) == VG_OK;
+		}
+		theirs_ok = run_sigtool(dir, &init, (const char *)script.data, script.len, &theirs);
+		if (ours_ok != theirs_ok) {
+			print_message("round %d: vigil %s, sigtool %s; script:\n%.*s%s\n", round,
+				      ours_ok ? "applied" : "refused", theirs_ok ? "applied" : "refused",
+				      (int)script.len, (const char *)script.data, err);
+			fail();
+		}
+		if (ours_ok) {
+			agree_ok++;
+			if (ours.n != theirs.n) {
+				print_message("round %d: vigil has %zu files, sigtool %zu; script:\n%.*s",
+					      round, ours.n, theirs.n, (int)script.len,
+					      (const char *)script.data);
+				fail();
+			}
+			for (size_t i = 0; i < theirs.n; i++) {
+				struct memfile *o = NULL;
+				for (size_t j = 0; j < ours.n; j++)
+					if (strcmp(ours.files[j].name, theirs.files[i].name) == 0)
+						o = &ours.files[j];
+				assert_non_null(o);
+				if (o->data.len != theirs.files[i].data.len ||
+				    (o->data.len &&
+				     memcmp(o->data.data, theirs.files[i].data.data, o->data.len) != 0)) {
+					print_message("round %d: %s differs; script:\n%.*s", round, o->name,
+						      (int)script.len, (const char *)script.data);
+					fail();
+				}
+			}
+		} else {
+			agree_fail++;
+		}
+		buf_free(&script);
+		memfiles_free(&init);
+		memfiles_free(&ours);
+		memfiles_free(&theirs);
+	}
+	print_message("sigtool and vigil agree on %u applied and %u refused scripts\n", agree_ok,
+		      agree_fail);
+	assert_true(agree_ok >= 30 && agree_fail >= 10); /* both paths were exercised */
+	tmpdb_cleanup(dir);
 }
 
 static void dsig_rejects_wrong_digests(void **state)
@@ -620,6 +854,7 @@ int main(void)
 		cmocka_unit_test(cdiffs_give_the_next_version),
 		cmocka_unit_test(bad_cdiffs_change_nothing),
 		cmocka_unit_test(script_commands),
+		cmocka_unit_test(scripts_agree_with_sigtool),
 		cmocka_unit_test(dsig_rejects_wrong_digests),
 		cmocka_unit_test(cache_follows_container_identity),
 	};
