@@ -502,8 +502,10 @@ static vg_status parse_manifest(const char *note_text, size_t len, struct trust_
 	enum vg_status st = VG_OK;
 	struct vg_manifest *m;
 
-	if (!trust_note_parse(note_text, len, VG_TRUST_MAX_MANIFEST, note, &why))
-		return trust_fail(err, VG_TRUST_MALFORMED, "manifest: %s", why);
+	if (note_text != NULL) {
+		if (!trust_note_parse(note_text, len, VG_TRUST_MAX_MANIFEST, note, &why))
+			return trust_fail(err, VG_TRUST_MALFORMED, "manifest: %s", why);
+	}
 	struct lines l = { note->body, note->body_len, 0, 0 };
 	if (!next_line(&l, &s, &n) || n != strlen(MANIFEST_HEADER) ||
 	    memcmp(s, MANIFEST_HEADER, n) != 0)
@@ -610,24 +612,12 @@ enum vg_status vg_manifest_parse(const char *note, size_t len, struct vg_manifes
 		return VG_EINVAL;
 	/* publishers parse unsigned bodies too */
 	if (!trust_note_parse(note, len, VG_TRUST_MAX_MANIFEST, &tn, &why)) {
-		size_t l2 = len + 64;
-		char *tmp = vg_malloc(l2);
-		if (tmp == NULL)
-			return VG_ENOMEM;
-		memcpy(tmp, note, len);
-		/* a dummy signature block makes the body parse with the same code */
-		static const char fake[] = "\n\xe2\x80\x94 x AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==\n";
-		char *t2 = vg_realloc(tmp, len + sizeof(fake));
-		if (t2 == NULL) {
-			vg_free(tmp);
-			return VG_ENOMEM;
-		}
-		memcpy(t2 + len, fake, sizeof(fake) - 1);
-		st = parse_manifest(t2, len + sizeof(fake) - 1, &tn, out, NULL, err);
-		vg_free(t2);
-		if (st == VG_OK)
-			trust_ok(err);
-		return st;
+		if (!trust_body_check(note, len, VG_TRUST_MAX_MANIFEST, &why))
+			return trust_fail(err, VG_TRUST_MALFORMED, "manifest: %s", why);
+		tn.body = note;
+		tn.body_len = len;
+		tn.nsigs = 0;
+		note = NULL;
 	}
 	st = parse_manifest(note, len, &tn, out, NULL, err);
 	if (st == VG_OK)
