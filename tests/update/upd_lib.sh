@@ -140,10 +140,10 @@ full_release() { release "$1" && log_add "$T/rel$1/manifest.note" && publish "$1
 
 RULES=$T/rules.json
 REQLOG=$T/requests.log
-start_server() { # start_server [ROOT]: sets URL
-	local root=${1:-$MIRROR} portfile=$T/port.$RANDOM
+start_server() { # start_server [ROOT [RULES]]: sets URL
+	local root=${1:-$MIRROR} rulesfile=${2:-$RULES} portfile=$T/port.$RANDOM
 	mkdir -p "$root"
-	"$PY" "$HERE/mirror_server.py" "$root" "$portfile" "$REQLOG" "$RULES" &
+	"$PY" "$HERE/mirror_server.py" "$root" "$portfile" "$REQLOG" "$rulesfile" &
 	local pid=$!
 	BG_PIDS="$BG_PIDS $pid"
 	for _ in $(seq 1 100); do
