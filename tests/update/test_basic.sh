@@ -32,6 +32,24 @@ check "release 2: one blob request (daily.ndb's)" [ "$(grep -c 'GET /blob/' "$RE
 check "old version folders are pruned to the previous one" \
 	[ "$(ls -d "$T"/var/db.v* | wc -l)" = 2 ]
 
+# A new timestamp for the same release (publishers refresh it every day or
+# two): state only, the installed folder stays as it is
+target=$(readlink "$DB")
+publish 2
+update
+check "refreshed timestamp: up to date" out_has "up to date"
+check "refreshed timestamp: same installed folder" [ "$(readlink "$DB")" = "$target" ]
+check "refreshed timestamp: newer timestamp trusted" \
+	[ "$(state timestamp-version)" = "$(sed -n 's/^version //p' "$MIRROR/timestamp.note")" ]
+
+# An installed file damaged on disk is noticed and installed again
+chmod u+w "$DB/daily.ndb"
+printf 'damaged\n' >> "$DB/daily.ndb"
+update
+check "damaged installed file: exit 0" rc_is 0
+check "damaged installed file: reported" err_has "differ from their manifest"
+check "damaged installed file: release 2 whole again" db_is 2
+
 # Privacy: every request is one of the mirror's static paths, with a
 # constant User-Agent and no cookie or other identifying header.
 check "requests: only static mirror paths" \

@@ -20,7 +20,7 @@ static const struct command commands[] = {
 	{ "db", cmd_db, "inspect, verify and publish databases" },
 	{ "update", cmd_update, "fetch and verify signed database updates" },
 	{ "quarantine", cmd_quarantine, "list, restore and delete quarantined files" },
-	{ "audit", NULL, "check the public log of releases" },
+	{ "audit", cmd_audit, "check the public log of releases" },
 };
 
 static void usage(FILE *f)

@@ -41,14 +41,7 @@
 #include "config.h"
 #include "files.h"
 #include "publish.h"
-
-#define DEFAULT_STATE_DIR "/var/lib/vigil/update"
-#define DEFAULT_DB_DIR "/var/lib/vigil/db"
-#define DEFAULT_ROOT VG_SYSCONFDIR "/vigil/root.note"
-#define DEFAULT_NOTIFY_SOCKET "/run/vigil/vigild.sock"
-#define MAX_MIRRORS 16
-#define MAX_PROOF (VG_TRUST_MAX_NOTE + VG_MERKLE_MAX_PROOF * 46 + 256)
-#define USER_AGENT "vigil/" VG_VERSION_STRING
+#include "update.h"
 
 /* Exit statuses */
 enum { EXIT_UPDATED = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2 };
@@ -81,54 +74,6 @@ static const char usage_text[] =
 	"Exit status: 0 updated or already up to date, 1 refused or failed (the\n"
 	"installed database is unchanged), 2 usage or configuration error.\n";
 
-struct upd {
-	const char *state_dir, *db_dir, *root_file, *offline, *notify;
-	const char *mirrors[MAX_MIRRORS];
-	size_t nmirrors;
-	long timeout;
-	int quiet, no_reload;
-	int64_t now;
-	sqlite3 *db;
-	CURL *curl;
-	/* trusted state */
-	struct vg_root *root;
-	char *root_note;
-	size_t root_note_len;
-	char *ts_note, *manifest_note, *cp_note;
-	size_t ts_note_len, manifest_note_len, cp_note_len;
-	uint64_t ts_version, manifest_version, installed_version;
-	int64_t manifest_expires;
-	int roots_changed;
-	/* the refusal being reported */
-	struct vg_trust_error err;
-	int security_stop; /* a log inconsistency: do not try other mirrors */
-};
-
-static void info(const struct upd *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void info(const struct upd *u, const char *fmt, ...)
-{
-	va_list ap;
-	if (u->quiet)
-		return;
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	fputc('\n', stdout);
-	fflush(stdout);
-}
-
-/* A refusal: remembered for the final report. */
-static int refuse(struct upd *u, enum vg_trust_fault f, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int refuse(struct upd *u, enum vg_trust_fault f, const char *fmt, ...)
-{
-	va_list ap;
-	u->err.fault = f;
-	va_start(ap, fmt);
-	vsnprintf(u->err.msg, sizeof(u->err.msg), fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* Fault injection for the crash tests: only the test twin of vigil
  * (tests/update, built with VU_CRASH_POINTS) has it; there
@@ -148,312 +93,6 @@ static void crash_point(const char *step)
 	(void)step;
 }
 #endif
-
-/* ---- state (SQLite) ---- */
-
-static int state_open(struct upd *u)
-{
-	char path[PATH_MAX];
-	if (vt_mkdirs(u->state_dir, 0700) != 0) {
-		fprintf(stderr, "ERROR: cannot create the update state folder %s: %s\n",
-			u->state_dir, strerror(errno));
-		return -1;
-	}
-	snprintf(path, sizeof(path), "%s/state.sqlite", u->state_dir);
-	if (sqlite3_open_v2(path, &u->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-		    SQLITE_OK ||
-	    sqlite3_exec(u->db,
-			 "PRAGMA synchronous=FULL;"
-			 "CREATE TABLE IF NOT EXISTS state(key TEXT PRIMARY KEY, value BLOB NOT NULL);",
-			 NULL, NULL, NULL) != SQLITE_OK) {
-		fprintf(stderr, "ERROR: %s: %s (delete it to start over from the trust anchor)\n",
-			path, u->db ? sqlite3_errmsg(u->db) : "cannot open");
-		return -1;
-	}
-	return 0;
-}
-
-static char *state_get(struct upd *u, const char *key, size_t *len)
-{
-	sqlite3_stmt *s;
-	char *v = NULL;
-	if (sqlite3_prepare_v2(u->db, "SELECT value FROM state WHERE key=?", -1, &s, NULL) !=
-	    SQLITE_OK)
-		return NULL;
-	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		int n = sqlite3_column_bytes(s, 0);
-		const void *p = sqlite3_column_blob(s, 0);
-		v = malloc((size_t)n + 1);
-		if (v != NULL) {
-			if (n > 0)
-				memcpy(v, p, (size_t)n);
-			v[n] = '\0';
-			*len = (size_t)n;
-		}
-	}
-	sqlite3_finalize(s);
-	return v;
-}
-
-static uint64_t state_get_u64(struct upd *u, const char *key)
-{
-	size_t len;
-	char *v = state_get(u, key, &len);
-	uint64_t n = v ? strtoull(v, NULL, 10) : 0;
-	free(v);
-	return n;
-}
-
-static int state_put(struct upd *u, const char *key, const void *data, size_t len)
-{
-	sqlite3_stmt *s;
-	int rc;
-	if (sqlite3_prepare_v2(u->db, "INSERT OR REPLACE INTO state(key, value) VALUES(?, ?)", -1,
-			       &s, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 2, data, (int)len, SQLITE_STATIC);
-	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : -1;
-	sqlite3_finalize(s);
-	return rc;
-}
-
-static int state_put_u64(struct upd *u, const char *key, uint64_t v)
-{
-	char buf[32];
-	int n = snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
-	return state_put(u, key, buf, (size_t)n);
-}
-
-static int state_begin(struct upd *u)
-{
-	return sqlite3_exec(u->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
-}
-
-static int state_commit(struct upd *u)
-{
-	if (sqlite3_exec(u->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
-		return 0;
-	fprintf(stderr, "ERROR: cannot save the update state: %s\n", sqlite3_errmsg(u->db));
-	sqlite3_exec(u->db, "ROLLBACK", NULL, NULL, NULL);
-	return -1;
-}
-
-static void state_rollback(struct upd *u)
-{
-	sqlite3_exec(u->db, "ROLLBACK", NULL, NULL, NULL);
-}
-
-/* Loads the trusted root (state, else the anchor file) and the last
- * verified notes. */
-static int state_load(struct upd *u)
-{
-	struct vg_trust_error terr;
-	size_t len;
-
-	u->root_note = state_get(u, "root", &u->root_note_len);
-	if (u->root_note == NULL) {
-		char err[PATH_MAX + 64];
-		if (vt_file_read(u->root_file, VG_TRUST_MAX_NOTE, &u->root_note, &u->root_note_len,
-				 err, sizeof(err)) != 0) {
-			fprintf(stderr,
-				"ERROR: no trusted root: %s\n"
-				"Install the publisher's root note there (UpdateRoot, --root) after "
-				"checking its fingerprint out of band.\n",
-				err);
-			return -1;
-		}
-	}
-	if (vg_root_open(u->root_note, u->root_note_len, &u->root, &terr) != VG_OK) {
-		fprintf(stderr, "ERROR: trusted root: %s\n", terr.msg);
-		return -1;
-	}
-	u->ts_note = state_get(u, "timestamp", &u->ts_note_len);
-	u->manifest_note = state_get(u, "manifest", &u->manifest_note_len);
-	u->cp_note = state_get(u, "checkpoint", &u->cp_note_len);
-	u->ts_version = state_get_u64(u, "timestamp-version");
-	u->manifest_version = state_get_u64(u, "manifest-version");
-	u->installed_version = state_get_u64(u, "installed-version");
-	u->manifest_expires = (int64_t)state_get_u64(u, "manifest-expires");
-	(void)len;
-	return 0;
-}
-
-/* ---- fetching ---- */
-
-enum fetch_result { FETCH_OK, FETCH_NOTFOUND, FETCH_TOOBIG, FETCH_ERROR };
-
-struct sink {
-	char *buf;   /* memory sink */
-	size_t len, cap;
-	int fd;      /* file sink (with hash) when >= 0 */
-	EVP_MD_CTX *md;
-	uint64_t max, total;
-	int too_big, write_errno;
-};
-
-static size_t sink_write(char *p, size_t size, size_t n, void *ctx)
-{
-	struct sink *s = ctx;
-	size_t len = size * n;
-	if (s->total + len > s->max) {
-		s->too_big = 1;
-		return 0; /* abort the transfer */
-	}
-	s->total += len;
-	if (s->fd >= 0) {
-		size_t done = 0;
-		while (done < len) {
-			ssize_t w = write(s->fd, p + done, len - done);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0) {
-				s->write_errno = errno;
-				return 0;
-			}
-			done += (size_t)w;
-		}
-		EVP_DigestUpdate(s->md, p, len);
-		return len;
-	}
-	if (s->len + len + 1 > s->cap) {
-		size_t nc = s->cap ? s->cap : 4096;
-		while (nc < s->len + len + 1)
-			nc *= 2;
-		char *b = realloc(s->buf, nc);
-		if (b == NULL)
-			return 0;
-		s->buf = b;
-		s->cap = nc;
-	}
-	memcpy(s->buf + s->len, p, len);
-	s->len += len;
-	s->buf[s->len] = '\0';
-	return len;
-}
-
-static const char *scheme_of(const char *url)
-{
-	if (strncmp(url, "https://", 8) == 0)
-		return "https";
-	if (strncmp(url, "http://", 7) == 0)
-		return "http";
-	if (strncmp(url, "file://", 7) == 0)
-		return "file";
-	return NULL;
-}
-
-/* GET <mirror>/<rel> into s; at most s->max bytes. */
-static enum fetch_result fetch(struct upd *u, const char *mirror, const char *rel, struct sink *s,
-			       char *why, size_t whylen)
-{
-	char url[PATH_MAX + 256];
-	long code = 0;
-
-	if (u->offline != NULL) {
-		/* a mirror folder: same limits, no network */
-		snprintf(url, sizeof(url), "%s/%s", u->offline, rel);
-		int fd = open(url, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-		if (fd < 0) {
-			snprintf(why, whylen, "%s: %s", url, strerror(errno));
-			return errno == ENOENT ? FETCH_NOTFOUND : FETCH_ERROR;
-		}
-		char buf[65536];
-		for (;;) {
-			ssize_t r = read(fd, buf, sizeof(buf));
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r < 0) {
-				snprintf(why, whylen, "%s: %s", url, strerror(errno));
-				close(fd);
-				return FETCH_ERROR;
-			}
-			if (r == 0)
-				break;
-			if (sink_write(buf, 1, (size_t)r, s) != (size_t)r) {
-				close(fd);
-				if (s->too_big) {
-					snprintf(why, whylen, "%s: larger than %llu bytes", url,
-						 (unsigned long long)s->max);
-					return FETCH_TOOBIG;
-				}
-				snprintf(why, whylen, "%s: %s", url,
-					 s->write_errno ? strerror(s->write_errno) : "out of memory");
-				return FETCH_ERROR;
-			}
-		}
-		close(fd);
-		return FETCH_OK;
-	}
-	snprintf(url, sizeof(url), "%s/%s", mirror, rel);
-	const char *scheme = scheme_of(mirror);
-	CURL *c = u->curl;
-	curl_easy_reset(c);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, scheme);
-	/* redirects: never to file://, never from https down to http */
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR,
-			 strcmp(scheme, "http") == 0 ? "http,https" : "https");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
-	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)s->max);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, USER_AGENT);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, u->timeout < 30 ? u->timeout : 30L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, u->timeout);
-	/* a mirror trickling bytes (slowloris) is dropped */
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 64L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, u->timeout < 30 ? u->timeout : 30L);
-	curl_easy_setopt(c, CURLOPT_FAILONERROR, 0L);
-	CURLcode rc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	if (s->too_big || rc == CURLE_FILESIZE_EXCEEDED) {
-		snprintf(why, whylen, "%s: larger than %llu bytes (endless-data attack or broken "
-				      "mirror); download stopped",
-			 url, (unsigned long long)s->max);
-		return FETCH_TOOBIG;
-	}
-	if (rc == CURLE_WRITE_ERROR && s->write_errno) {
-		snprintf(why, whylen, "%s: cannot write: %s", url, strerror(s->write_errno));
-		return FETCH_ERROR;
-	}
-	if (rc != CURLE_OK) {
-		snprintf(why, whylen, "%s: %s", url, curl_easy_strerror(rc));
-		return rc == CURLE_FILE_COULDNT_READ_FILE ? FETCH_NOTFOUND : FETCH_ERROR;
-	}
-	if (strcmp(scheme, "file") != 0 && (code == 404 || code == 410)) {
-		snprintf(why, whylen, "%s: not found (HTTP %ld)", url, code);
-		return FETCH_NOTFOUND;
-	}
-	if (strcmp(scheme, "file") != 0 && (code < 200 || code > 299)) {
-		snprintf(why, whylen, "%s: HTTP %ld", url, code);
-		return FETCH_ERROR;
-	}
-	return FETCH_OK;
-}
-
-/* Fetch a small file into memory. */
-static enum fetch_result fetch_mem(struct upd *u, const char *mirror, const char *rel,
-				   size_t max, char **out, size_t *len, char *why, size_t whylen)
-{
-	struct sink s = { .fd = -1, .max = max };
-	enum fetch_result r = fetch(u, mirror, rel, &s, why, whylen);
-	if (r != FETCH_OK) {
-		free(s.buf);
-		return r;
-	}
-	if (s.buf == NULL) {
-		s.buf = calloc(1, 1);
-		if (s.buf == NULL)
-			return FETCH_ERROR;
-	}
-	*out = s.buf;
-	*len = s.len;
-	return FETCH_OK;
-}
 
 /* ---- evidence of log misbehaviour ---- */
 
@@ -518,23 +157,23 @@ static int step_roots(struct upd *u, const char *mirror, struct release *r)
 		size_t len;
 		uint64_t next = vg_root_version(u->root) + 1;
 		snprintf(rel, sizeof(rel), "root/%llu.note", (unsigned long long)next);
-		enum fetch_result fr = fetch_mem(u, mirror, rel, VG_TRUST_MAX_NOTE, &note, &len, why,
+		enum fetch_result fr = upd_fetch_mem(u, mirror, rel, VG_TRUST_MAX_NOTE, &note, &len, why,
 						 sizeof(why));
 		if (fr == FETCH_NOTFOUND)
 			break;
 		if (fr == FETCH_TOOBIG)
-			return refuse(u, VG_TRUST_MALFORMED, "%s", why);
+			return upd_refuse(u, VG_TRUST_MALFORMED, "%s", why);
 		if (fr != FETCH_OK)
-			return refuse(u, VG_TRUST_OK, "%s", why);
+			return upd_refuse(u, VG_TRUST_OK, "%s", why);
 		struct vg_root *nr;
 		struct vg_trust_error terr;
 		if (vg_root_next(u->root, note, len, &nr, &terr) != VG_OK) {
 			free(note);
-			return refuse(u, terr.fault, "%s: %s", rel, terr.msg);
+			return upd_refuse(u, terr.fault, "%s: %s", rel, terr.msg);
 		}
 		if (vg_root_roles_changed(u->root, nr))
 			u->roots_changed = 1;
-		info(u, "Root rotated: version %llu -> %llu", (unsigned long long)next - 1,
+		upd_info(u, "Root rotated: version %llu -> %llu", (unsigned long long)next - 1,
 		     (unsigned long long)next);
 		vg_root_free(u->root);
 		u->root = nr;
@@ -543,7 +182,7 @@ static int step_roots(struct upd *u, const char *mirror, struct release *r)
 	}
 	struct vg_trust_error terr;
 	if (vg_root_check_fresh(u->root, u->now, &terr) != VG_OK)
-		return refuse(u, terr.fault, "%s", terr.msg);
+		return upd_refuse(u, terr.fault, "%s", terr.msg);
 	if (u->roots_changed) {
 		/* fast-forward recovery: versions signed by replaced keys mean nothing */
 		u->ts_version = 0;
@@ -559,22 +198,22 @@ static int step_timestamp(struct upd *u, const char *mirror, struct release *r, 
 {
 	char why[PATH_MAX + 256];
 	struct vg_trust_error terr;
-	enum fetch_result fr = fetch_mem(u, mirror, "timestamp.note", VG_TRUST_MAX_TIMESTAMP, &r->ts,
+	enum fetch_result fr = upd_fetch_mem(u, mirror, "timestamp.note", VG_TRUST_MAX_TIMESTAMP, &r->ts,
 					 &r->ts_len, why, sizeof(why));
 	if (fr == FETCH_TOOBIG)
-		return refuse(u, VG_TRUST_MALFORMED, "timestamp: %s", why);
+		return upd_refuse(u, VG_TRUST_MALFORMED, "timestamp: %s", why);
 	if (fr != FETCH_OK)
-		return refuse(u, VG_TRUST_OK, "%s", why);
+		return upd_refuse(u, VG_TRUST_OK, "%s", why);
 	if (vg_timestamp_verify(u->root, r->ts, r->ts_len, u->now, &r->tsi, &terr) != VG_OK)
-		return refuse(u, terr.fault, "%s", terr.msg);
+		return upd_refuse(u, terr.fault, "%s", terr.msg);
 	if (r->tsi.version < u->ts_version)
-		return refuse(u, VG_TRUST_ROLLBACK,
+		return upd_refuse(u, VG_TRUST_ROLLBACK,
 			      "timestamp: rollback: version %llu is older than the trusted version "
 			      "%llu (a mirror replaying old metadata)",
 			      (unsigned long long)r->tsi.version, (unsigned long long)u->ts_version);
 	if (r->tsi.version == u->ts_version && u->ts_note != NULL) {
 		if (r->ts_len != u->ts_note_len || memcmp(r->ts, u->ts_note, r->ts_len) != 0)
-			return refuse(u, VG_TRUST_FORK,
+			return upd_refuse(u, VG_TRUST_FORK,
 				      "timestamp: fork: version %llu differs from the one trusted "
 				      "earlier with the same version (the timestamp key signed two "
 				      "different timestamps)",
@@ -583,7 +222,7 @@ static int step_timestamp(struct upd *u, const char *mirror, struct release *r, 
 			*up_to_date = 1;
 	}
 	if (r->tsi.manifest_version < u->manifest_version)
-		return refuse(u, VG_TRUST_ROLLBACK,
+		return upd_refuse(u, VG_TRUST_ROLLBACK,
 			      "timestamp: rollback: it names manifest version %llu, older than the "
 			      "installed version %llu",
 			      (unsigned long long)r->tsi.manifest_version,
@@ -599,75 +238,45 @@ static int step_manifest(struct upd *u, const char *mirror, struct release *r)
 
 	vp_hex(r->tsi.manifest_sha256, 32, r->manifest_hex);
 	snprintf(rel, sizeof(rel), "manifest/%s.note", r->manifest_hex);
-	enum fetch_result fr = fetch_mem(u, mirror, rel, r->tsi.manifest_size, &r->manifest,
+	enum fetch_result fr = upd_fetch_mem(u, mirror, rel, r->tsi.manifest_size, &r->manifest,
 					 &r->manifest_len, why, sizeof(why));
 	if (fr == FETCH_TOOBIG)
-		return refuse(u, VG_TRUST_HASH_MISMATCH,
+		return upd_refuse(u, VG_TRUST_HASH_MISMATCH,
 			      "manifest: larger than the %llu bytes the timestamp names (%s)",
 			      (unsigned long long)r->tsi.manifest_size, why);
 	if (fr != FETCH_OK)
-		return refuse(u, VG_TRUST_OK, "%s", why);
+		return upd_refuse(u, VG_TRUST_OK, "%s", why);
 	vp_sha256(r->manifest, r->manifest_len, h);
 	if (r->manifest_len != r->tsi.manifest_size ||
 	    CRYPTO_memcmp(h, r->tsi.manifest_sha256, 32) != 0)
-		return refuse(u, VG_TRUST_HASH_MISMATCH,
+		return upd_refuse(u, VG_TRUST_HASH_MISMATCH,
 			      "manifest: hash mismatch: %s is not the manifest the timestamp signs "
 			      "(mix-and-match or a tampered mirror)",
 			      rel);
 	if (vg_manifest_verify(u->root, r->manifest, r->manifest_len, u->now, &r->m, &terr) != VG_OK)
-		return refuse(u, terr.fault, "%s", terr.msg);
+		return upd_refuse(u, terr.fault, "%s", terr.msg);
 	if (r->m->version != r->tsi.manifest_version)
-		return refuse(u, VG_TRUST_HASH_MISMATCH,
+		return upd_refuse(u, VG_TRUST_HASH_MISMATCH,
 			      "manifest: version %llu, the timestamp says %llu (mix-and-match)",
 			      (unsigned long long)r->m->version,
 			      (unsigned long long)r->tsi.manifest_version);
 	if (r->m->version < u->manifest_version)
-		return refuse(u, VG_TRUST_ROLLBACK,
+		return upd_refuse(u, VG_TRUST_ROLLBACK,
 			      "manifest: rollback: version %llu is older than the installed version "
 			      "%llu",
 			      (unsigned long long)r->m->version, (unsigned long long)u->manifest_version);
 	if (r->m->version == u->manifest_version && u->manifest_note != NULL &&
 	    (u->manifest_note_len != r->manifest_len ||
 	     memcmp(u->manifest_note, r->manifest, r->manifest_len) != 0))
-		return refuse(u, VG_TRUST_FORK,
+		return upd_refuse(u, VG_TRUST_FORK,
 			      "manifest: fork: version %llu differs from the manifest installed "
 			      "with the same version (the release keys signed two different releases)",
 			      (unsigned long long)r->m->version);
 	if (r->m->engine_min > VG_FLEVEL)
-		return refuse(u, VG_TRUST_ENGINE_TOO_OLD,
+		return upd_refuse(u, VG_TRUST_ENGINE_TOO_OLD,
 			      "manifest: version %llu needs engine level %u, this vigil has %u: "
 			      "upgrade vigil (the installed database stays in use)",
 			      (unsigned long long)r->m->version, r->m->engine_min, VG_FLEVEL);
-	return 0;
-}
-
-/* Leaf hashes of a tree of `size` from the mirror's level-0 tiles. */
-static int fetch_leaves(struct upd *u, const char *mirror, uint64_t size, uint8_t (**out)[32])
-{
-	char why[PATH_MAX + 256];
-	uint8_t(*lv)[32] = calloc(size + 1, 32);
-	if (lv == NULL)
-		return -1;
-	for (uint64_t t = 0; t * VP_TILE_WIDTH < size; t++) {
-		char rel[160], tile[128], *data;
-		size_t len;
-		uint64_t want = size - t * VP_TILE_WIDTH;
-		if (want > VP_TILE_WIDTH)
-			want = VP_TILE_WIDTH;
-		vp_tile_path(t, size, tile, sizeof(tile));
-		snprintf(rel, sizeof(rel), "log/%s", tile);
-		if (fetch_mem(u, mirror, rel, VP_TILE_WIDTH * 32, &data, &len, why, sizeof(why)) !=
-			    FETCH_OK ||
-		    len != want * 32) {
-			if (!u->quiet)
-				fprintf(stderr, "WARNING: log tile: %s\n", why);
-			free(lv);
-			return -1;
-		}
-		memcpy(lv[t * VP_TILE_WIDTH], data, len);
-		free(data);
-	}
-	*out = lv;
 	return 0;
 }
 
@@ -679,18 +288,18 @@ static int step_log(struct upd *u, const char *mirror, struct release *r)
 	struct vg_checkpoint cp, old;
 
 	snprintf(rel, sizeof(rel), "manifest/%s.tlog-proof", r->manifest_hex);
-	enum fetch_result fr = fetch_mem(u, mirror, rel, MAX_PROOF, &proof, &plen, why, sizeof(why));
+	enum fetch_result fr = upd_fetch_mem(u, mirror, rel, MAX_PROOF, &proof, &plen, why, sizeof(why));
 	if (fr == FETCH_NOTFOUND)
-		return refuse(u, VG_TRUST_NOT_LOGGED,
+		return upd_refuse(u, VG_TRUST_NOT_LOGGED,
 			      "manifest version %llu: not logged: the mirror has no log proof (%s); "
 			      "unlogged releases are never installed",
 			      (unsigned long long)r->m->version, rel);
 	if (fr != FETCH_OK)
-		return refuse(u, fr == FETCH_TOOBIG ? VG_TRUST_MALFORMED : VG_TRUST_OK, "%s", why);
+		return upd_refuse(u, fr == FETCH_TOOBIG ? VG_TRUST_MALFORMED : VG_TRUST_OK, "%s", why);
 	if (vg_tlog_proof_verify(u->root, proof, plen, r->manifest, r->manifest_len, u->now, &cp,
 				 &off, &terr) != VG_OK) {
 		free(proof);
-		return refuse(u, terr.fault, "%s", terr.msg);
+		return upd_refuse(u, terr.fault, "%s", terr.msg);
 	}
 	const char *cpn = proof + off;
 	size_t cpl = plen - off;
@@ -702,7 +311,7 @@ static int step_log(struct upd *u, const char *mirror, struct release *r)
 	}
 	if (cp.size < old.size) {
 		free(proof);
-		return refuse(u, VG_TRUST_ROLLBACK,
+		return upd_refuse(u, VG_TRUST_ROLLBACK,
 			      "log: rollback: checkpoint of size %llu is older than the trusted size "
 			      "%llu",
 			      (unsigned long long)cp.size, (unsigned long long)old.size);
@@ -712,7 +321,7 @@ static int step_log(struct upd *u, const char *mirror, struct release *r)
 			save_evidence(u, u->cp_note, u->cp_note_len, cpn, cpl, mirror);
 			free(proof);
 			u->security_stop = 1;
-			return refuse(u, VG_TRUST_LOG_INCONSISTENT,
+			return upd_refuse(u, VG_TRUST_LOG_INCONSISTENT,
 				      "log inconsistency (split view): two checkpoints of size %llu "
 				      "with different roots, both signed by log '%s'",
 				      (unsigned long long)cp.size, cp.origin);
@@ -723,7 +332,7 @@ static int step_log(struct upd *u, const char *mirror, struct release *r)
 	uint8_t(*leaves)[32] = NULL;
 	uint8_t root[32], hashes[VG_MERKLE_MAX_PROOF][32];
 	size_t count;
-	if (fetch_leaves(u, mirror, cp.size, &leaves) != 0 ||
+	if (upd_fetch_leaves(u, mirror, cp.size, &leaves) != 0 ||
 	    vg_merkle_root((const uint8_t(*)[32])leaves, cp.size, root) != VG_OK ||
 	    CRYPTO_memcmp(root, cp.root, 32) != 0) {
 		free(leaves);
@@ -746,7 +355,7 @@ static int step_log(struct upd *u, const char *mirror, struct release *r)
 		save_evidence(u, u->cp_note, u->cp_note_len, cpn, cpl, mirror);
 		free(proof);
 		u->security_stop = 1;
-		return refuse(u, VG_TRUST_LOG_INCONSISTENT,
+		return upd_refuse(u, VG_TRUST_LOG_INCONSISTENT,
 			      "log inconsistency: the checkpoint of size %llu does not extend the "
 			      "trusted one of size %llu (the log rewrote its history)",
 			      (unsigned long long)cp.size, (unsigned long long)old.size);
@@ -755,7 +364,7 @@ accept:
 	r->cp = malloc(cpl);
 	if (r->cp == NULL) {
 		free(proof);
-		return refuse(u, VG_TRUST_OK, "out of memory");
+		return upd_refuse(u, VG_TRUST_OK, "out of memory");
 	}
 	memcpy(r->cp, cpn, cpl);
 	r->cp_len = cpl;
@@ -819,13 +428,13 @@ static int step_files(struct upd *u, const char *mirror, struct release *r)
 
 	db_paths(u, parent, sizeof(parent), name, sizeof(name));
 	if (vt_mkdirs(parent, 0755) != 0)
-		return refuse(u, VG_TRUST_OK, "cannot create %s: %s", parent, strerror(errno));
+		return upd_refuse(u, VG_TRUST_OK, "cannot create %s: %s", parent, strerror(errno));
 	if (snprintf(r->stage, sizeof(r->stage), "%s/.%s.staging", parent, name) >=
 	    (int)sizeof(r->stage))
-		return refuse(u, VG_TRUST_OK, "%s: path too long", u->db_dir);
+		return upd_refuse(u, VG_TRUST_OK, "%s: path too long", u->db_dir);
 	remove_tree(r->stage); /* left by a crash */
 	if (mkdir(r->stage, 0755) != 0)
-		return refuse(u, VG_TRUST_OK, "cannot create %s: %s", r->stage, strerror(errno));
+		return upd_refuse(u, VG_TRUST_OK, "cannot create %s: %s", r->stage, strerror(errno));
 	for (size_t i = 0; i < r->m->nfiles; i++) {
 		const struct vg_manifest_file *f = &r->m->files[i];
 		char dst[PATH_MAX + NAME_MAX + 2], cur[PATH_MAX + NAME_MAX + 2], hex[65];
@@ -846,9 +455,9 @@ static int step_files(struct upd *u, const char *mirror, struct release *r)
 			if (s.fd >= 0)
 				close(s.fd);
 			EVP_MD_CTX_free(s.md);
-			return refuse(u, VG_TRUST_OK, "cannot create %s: %s", dst, strerror(errno));
+			return upd_refuse(u, VG_TRUST_OK, "cannot create %s: %s", dst, strerror(errno));
 		}
-		enum fetch_result fr = fetch(u, mirror, rel, &s, why, sizeof(why));
+		enum fetch_result fr = upd_fetch(u, mirror, rel, &s, why, sizeof(why));
 		uint8_t h[32];
 		unsigned int hl = 32;
 		EVP_DigestFinal_ex(s.md, h, &hl);
@@ -856,18 +465,18 @@ static int step_files(struct upd *u, const char *mirror, struct release *r)
 		int sync_err = fr == FETCH_OK && fsync(s.fd) != 0 ? errno : 0;
 		close(s.fd);
 		if (s.write_errno || sync_err)
-			return refuse(u, VG_TRUST_OK,
+			return upd_refuse(u, VG_TRUST_OK,
 				      "cannot write %s: %s (the installed database is unchanged)",
 				      dst, strerror(s.write_errno ? s.write_errno : sync_err));
 		if (fr == FETCH_TOOBIG)
-			return refuse(u, VG_TRUST_HASH_MISMATCH,
+			return upd_refuse(u, VG_TRUST_HASH_MISMATCH,
 				      "%s: the mirror sent more than the %llu bytes the manifest lists "
 				      "(endless data); download stopped",
 				      f->name, (unsigned long long)f->size);
 		if (fr != FETCH_OK)
-			return refuse(u, VG_TRUST_OK, "%s", why);
+			return upd_refuse(u, VG_TRUST_OK, "%s", why);
 		if (s.total != f->size || CRYPTO_memcmp(h, f->sha256, 32) != 0)
-			return refuse(u, VG_TRUST_HASH_MISMATCH,
+			return upd_refuse(u, VG_TRUST_HASH_MISMATCH,
 				      "%s: hash mismatch: the mirror's %s is not the file the "
 				      "manifest signs (%llu bytes received, %llu listed)",
 				      f->name, rel, (unsigned long long)s.total,
@@ -875,8 +484,8 @@ static int step_files(struct upd *u, const char *mirror, struct release *r)
 		fetched++;
 	}
 	if (vt_fsync_path(r->stage) != 0)
-		return refuse(u, VG_TRUST_OK, "cannot sync %s: %s", r->stage, strerror(errno));
-	info(u, "Files: %llu downloaded, %llu unchanged", (unsigned long long)fetched,
+		return upd_refuse(u, VG_TRUST_OK, "cannot sync %s: %s", r->stage, strerror(errno));
+	upd_info(u, "Files: %llu downloaded, %llu unchanged", (unsigned long long)fetched,
 	     (unsigned long long)reused);
 	crash_point("staged");
 	return 0;
@@ -892,13 +501,19 @@ static int step_install(struct upd *u, struct release *r)
 	db_paths(u, parent, sizeof(parent), name, sizeof(name));
 	if (snprintf(vname, sizeof(vname), "%s.v%llu-%.12s", name,
 		     (unsigned long long)r->m->version, r->manifest_hex) >= (int)sizeof(vname))
-		return refuse(u, VG_TRUST_OK, "%s: name too long", u->db_dir);
+		return upd_refuse(u, VG_TRUST_OK, "%s: name too long", u->db_dir);
 	snprintf(vdir, sizeof(vdir), "%s/%s", parent, vname);
+	if (lstat(vdir, &st) == 0) {
+		/* the same release again (a repair): never touch the folder in use */
+		size_t l = strlen(vname);
+		snprintf(vname + l, sizeof(vname) - l, ".%lld", (long long)u->now);
+		snprintf(vdir, sizeof(vdir), "%s/%s", parent, vname);
+	}
 	if (lstat(u->db_dir, &st) == 0 && !S_ISLNK(st.st_mode)) {
 		if (S_ISDIR(st.st_mode) && rmdir(u->db_dir) == 0) {
 			/* an empty folder made by the package: replaced by the link */
 		} else {
-			return refuse(u, VG_TRUST_OK,
+			return upd_refuse(u, VG_TRUST_OK,
 				      "%s is a folder with files that 'vigil update' did not install: "
 				      "move them elsewhere (e.g. next to it) and run again",
 				      u->db_dir);
@@ -906,48 +521,48 @@ static int step_install(struct upd *u, struct release *r)
 	}
 	remove_tree(vdir);
 	if (rename(r->stage, vdir) != 0)
-		return refuse(u, VG_TRUST_OK, "cannot rename %s: %s", r->stage, strerror(errno));
+		return upd_refuse(u, VG_TRUST_OK, "cannot rename %s: %s", r->stage, strerror(errno));
 	r->stage[0] = '\0';
 	snprintf(link_tmp, sizeof(link_tmp), "%s/.%s.link", parent, name);
 	unlink(link_tmp);
 	if (symlink(vname, link_tmp) != 0 || rename(link_tmp, u->db_dir) != 0) {
 		unlink(link_tmp);
-		return refuse(u, VG_TRUST_OK, "cannot switch %s to %s: %s", u->db_dir, vdir,
+		return upd_refuse(u, VG_TRUST_OK, "cannot switch %s to %s: %s", u->db_dir, vdir,
 			      strerror(errno));
 	}
 	if (vt_fsync_path(parent) != 0)
-		return refuse(u, VG_TRUST_OK, "cannot sync %s: %s", parent, strerror(errno));
+		return upd_refuse(u, VG_TRUST_OK, "cannot sync %s: %s", parent, strerror(errno));
 	crash_point("swapped");
 	return 0;
 }
 
 static int step_commit(struct upd *u, struct release *r)
 {
-	if (state_begin(u) != 0)
-		return refuse(u, VG_TRUST_OK, "cannot save the update state: %s",
+	if (upd_state_begin(u) != 0)
+		return upd_refuse(u, VG_TRUST_OK, "cannot save the update state: %s",
 			      sqlite3_errmsg(u->db));
 	int bad = 0;
 	if (r->nroots > 0)
-		bad |= state_put(u, "root", r->root_notes[r->nroots - 1], r->root_lens[r->nroots - 1]);
-	else if (state_get_u64(u, "root-version") == 0)
-		bad |= state_put(u, "root", u->root_note, u->root_note_len);
-	bad |= state_put_u64(u, "root-version", vg_root_version(u->root));
-	bad |= state_put(u, "timestamp", r->ts, r->ts_len);
-	bad |= state_put_u64(u, "timestamp-version", r->tsi.version);
-	bad |= state_put(u, "manifest", r->manifest, r->manifest_len);
-	bad |= state_put_u64(u, "manifest-version", r->m->version);
-	bad |= state_put_u64(u, "manifest-expires", (uint64_t)r->m->expires);
+		bad |= upd_state_put(u, "root", r->root_notes[r->nroots - 1], r->root_lens[r->nroots - 1]);
+	else if (upd_state_get_u64(u, "root-version") == 0)
+		bad |= upd_state_put(u, "root", u->root_note, u->root_note_len);
+	bad |= upd_state_put_u64(u, "root-version", vg_root_version(u->root));
+	bad |= upd_state_put(u, "timestamp", r->ts, r->ts_len);
+	bad |= upd_state_put_u64(u, "timestamp-version", r->tsi.version);
+	bad |= upd_state_put(u, "manifest", r->manifest, r->manifest_len);
+	bad |= upd_state_put_u64(u, "manifest-version", r->m->version);
+	bad |= upd_state_put_u64(u, "manifest-expires", (uint64_t)r->m->expires);
 	if (r->cp != NULL)
-		bad |= state_put(u, "checkpoint", r->cp, r->cp_len);
-	bad |= state_put_u64(u, "installed-version", r->m->version);
-	bad |= state_put_u64(u, "last-success", (uint64_t)u->now);
+		bad |= upd_state_put(u, "checkpoint", r->cp, r->cp_len);
+	bad |= upd_state_put_u64(u, "installed-version", r->m->version);
+	bad |= upd_state_put_u64(u, "last-success", (uint64_t)u->now);
 	if (bad) {
-		state_rollback(u);
-		return refuse(u, VG_TRUST_OK, "cannot save the update state: %s",
+		upd_state_rollback(u);
+		return upd_refuse(u, VG_TRUST_OK, "cannot save the update state: %s",
 			      sqlite3_errmsg(u->db));
 	}
-	if (state_commit(u) != 0)
-		return refuse(u, VG_TRUST_OK, "cannot save the update state");
+	if (upd_state_commit(u) != 0)
+		return upd_refuse(u, VG_TRUST_OK, "cannot save the update state");
 	crash_point("committed");
 	return 0;
 }
@@ -1007,8 +622,50 @@ static void notify_daemon(struct upd *u)
 	if (n > 0) {
 		reply[n] = '\0';
 		reply[strcspn(reply, "\n")] = '\0';
-		info(u, "vigild: %s", reply);
+		upd_info(u, "vigild: %s", reply);
 	}
+}
+
+/* Every file of m is in the installed folder with its size and hash. */
+static int installed_matches(const struct upd *u, const struct vg_manifest *m)
+{
+	for (size_t i = 0; i < m->nfiles; i++) {
+		char path[PATH_MAX + NAME_MAX + 2];
+		uint8_t h[32];
+		uint64_t size;
+		snprintf(path, sizeof(path), "%s/%s", u->db_dir, m->files[i].name);
+		if (vp_sha256_file(path, h, &size) != 0 || size != m->files[i].size ||
+		    CRYPTO_memcmp(h, m->files[i].sha256, 32) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+/* A new timestamp (or checkpoint) for the release already installed: only
+ * the state changes. */
+static int commit_metadata(struct upd *u, struct release *r)
+{
+	int bad = upd_state_begin(u);
+	if (bad == 0) {
+		if (r->nroots > 0)
+			bad |= upd_state_put(u, "root", r->root_notes[r->nroots - 1],
+					 r->root_lens[r->nroots - 1]);
+		bad |= upd_state_put_u64(u, "root-version", vg_root_version(u->root));
+		if (r->ts != NULL) {
+			bad |= upd_state_put(u, "timestamp", r->ts, r->ts_len);
+			bad |= upd_state_put_u64(u, "timestamp-version", r->tsi.version);
+		}
+		if (r->cp != NULL)
+			bad |= upd_state_put(u, "checkpoint", r->cp, r->cp_len);
+		bad |= upd_state_put_u64(u, "last-success", (uint64_t)u->now);
+		if (bad)
+			upd_state_rollback(u);
+		else
+			bad = upd_state_commit(u);
+	}
+	return bad ? upd_refuse(u, VG_TRUST_OK, "cannot save the update state: %s",
+			    sqlite3_errmsg(u->db))
+		   : 0;
 }
 
 static int update_from(struct upd *u, const char *mirror)
@@ -1022,26 +679,26 @@ static int update_from(struct upd *u, const char *mirror)
 	u->err.msg[0] = '\0';
 	if (step_roots(u, mirror, &r) != 0 || step_timestamp(u, mirror, &r, &up_to_date) != 0)
 		goto out;
-	if (up_to_date) {
-		struct stat st;
-		if (stat(u->db_dir, &st) == 0) {
-			info(u, "Database is up to date (version %llu, timestamp %llu)",
+	if (step_manifest(u, mirror, &r) != 0)
+		goto out;
+	if (up_to_date || (r.m->version == u->installed_version && u->manifest_note != NULL &&
+			   u->manifest_note_len == r.manifest_len &&
+			   memcmp(u->manifest_note, r.manifest, r.manifest_len) == 0)) {
+		/* the release is installed: only check that its files are intact */
+		if (installed_matches(u, r.m)) {
+			if ((!up_to_date && step_log(u, mirror, &r) != 0) || commit_metadata(u, &r) != 0)
+				goto out;
+			upd_info(u, "Database is up to date (version %llu, timestamp %llu)",
 			     (unsigned long long)u->installed_version,
 			     (unsigned long long)r.tsi.version);
-			/* root rotations are worth keeping even without a release */
-			if (r.nroots > 0 && (state_begin(u) != 0 ||
-					     state_put(u, "root", r.root_notes[r.nroots - 1],
-						       r.root_lens[r.nroots - 1]) != 0 ||
-					     state_put_u64(u, "root-version", vg_root_version(u->root)) != 0 ||
-					     state_commit(u) != 0)) {
-				refuse(u, VG_TRUST_OK, "cannot save the update state");
-				goto out;
-			}
 			rc = 1;
 			goto out;
 		}
+		fprintf(stderr, "WARNING: the installed files of version %llu in %s differ from "
+				"their manifest: installing them again\n",
+			(unsigned long long)u->installed_version, u->db_dir);
 	}
-	if (step_manifest(u, mirror, &r) != 0 || step_log(u, mirror, &r) != 0)
+	if (step_log(u, mirror, &r) != 0)
 		goto out;
 	crash_point("verified");
 	ssize_t n = readlink(u->db_dir, prev, sizeof(prev) - 1);
@@ -1051,7 +708,7 @@ static int update_from(struct upd *u, const char *mirror)
 	prune_versions(u, prev[0] ? prev : NULL);
 	char t[21];
 	vg_time_format(r.m->expires, t);
-	info(u, "Installed database version %llu (%zu file%s) in %s; valid until %s",
+	upd_info(u, "Installed database version %llu (%zu file%s) in %s; valid until %s",
 	     (unsigned long long)r.m->version, r.m->nfiles, r.m->nfiles == 1 ? "" : "s",
 	     u->db_dir, t);
 	notify_daemon(u);
@@ -1061,22 +718,6 @@ out:
 		remove_tree(r.stage);
 	release_free(&r);
 	return rc;
-}
-
-/* ---- options ---- */
-
-static int conf_path_value(const struct vt_config *conf, const char *key, const char **out)
-{
-	const struct vt_config_entry *e = vt_config_last(conf, key);
-	if (e == NULL || *out != NULL)
-		return 0;
-	if (e->value[0] != '/') {
-		fprintf(stderr, "ERROR: %s:%u: %s must be an absolute path ('%s')\n", conf->path,
-			e->line, key, e->value);
-		return -1;
-	}
-	*out = e->value;
-	return 0;
 }
 
 static void config_warn(void *ctx, const char *msg)
@@ -1142,10 +783,10 @@ int cmd_update(int argc, char **argv)
 		fprintf(stderr, "ERROR: %s\n", msg);
 		return EXIT_USAGE;
 	}
-	if (conf_path_value(&conf, "UpdateStateDirectory", &u.state_dir) ||
-	    conf_path_value(&conf, "DatabaseDirectory", &u.db_dir) ||
-	    conf_path_value(&conf, "UpdateRoot", &u.root_file) ||
-	    conf_path_value(&conf, "UpdateNotifySocket", &u.notify))
+	if (upd_conf_path_value(&conf, "UpdateStateDirectory", &u.state_dir) ||
+	    upd_conf_path_value(&conf, "DatabaseDirectory", &u.db_dir) ||
+	    upd_conf_path_value(&conf, "UpdateRoot", &u.root_file) ||
+	    upd_conf_path_value(&conf, "UpdateNotifySocket", &u.notify))
 		goto out;
 	if (u.nmirrors == 0 && u.offline == NULL)
 		for (const struct vt_config_entry *e = NULL;
@@ -1172,7 +813,7 @@ int cmd_update(int argc, char **argv)
 	if (u.notify == NULL)
 		u.notify = DEFAULT_NOTIFY_SOCKET;
 	for (size_t i = 0; i < u.nmirrors; i++)
-		if (scheme_of(u.mirrors[i]) == NULL) {
+		if (upd_scheme_of(u.mirrors[i]) == NULL) {
 			fprintf(stderr, "ERROR: mirror '%s': use https://, http:// or file:// URLs\n",
 				u.mirrors[i]);
 			goto out;
@@ -1189,7 +830,7 @@ int cmd_update(int argc, char **argv)
 	}
 	u.now = (int64_t)time(NULL);
 	rc = EXIT_REFUSED;
-	if (state_open(&u) != 0 || state_load(&u) != 0)
+	if (upd_state_open(&u) != 0 || upd_state_load(&u) != 0)
 		goto out;
 	if (u.offline == NULL) {
 		curl_global_init(CURL_GLOBAL_DEFAULT);
