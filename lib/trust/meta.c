@@ -314,7 +314,7 @@ enum vg_status vg_root_next(const struct vg_root *cur, const char *note, size_t 
 				(unsigned long long)cur->version + 1, (unsigned long long)r->version);
 		goto out;
 	}
-	char what[64];
+	char what[96];
 	snprintf(what, sizeof(what), "root %llu (by the keys of root %llu)",
 		 (unsigned long long)r->version, (unsigned long long)cur->version);
 	st = check_role(&tn, &cur->root, what, "root", err);

@@ -65,10 +65,10 @@ static char *root_body(const struct fixture *f, unsigned threshold)
 	return b;
 }
 
-static char *sign_with(const char *text, const char *signer)
+static __attribute__((noinline)) char *sign_with(const char *text, const char *signer)
 {
-	char *out;
-	size_t len;
+	char *out = NULL;
+	size_t len = 0;
 	struct vg_trust_error err;
 	assert_int_equal(vg_note_sign(text, strlen(text), signer, 0, &out, &len, &err), VG_OK);
 	assert_int_equal(strlen(out), len);

@@ -296,17 +296,7 @@ int cmd_audit(int argc, char **argv)
 out:
 	free(leaves);
 	free(cpnote);
-	if (u.curl != NULL) {
-		curl_easy_cleanup(u.curl);
-		curl_global_cleanup();
-	}
-	if (u.db != NULL)
-		sqlite3_close(u.db);
-	vg_root_free(u.root);
-	free(u.root_note);
-	free(u.ts_note);
-	free(u.manifest_note);
-	free(u.cp_note);
+	upd_close(&u);
 	vt_config_free(&conf);
 	return rc;
 }

@@ -88,6 +88,9 @@ enum fetch_result upd_fetch_mem(struct upd *u, const char *mirror, const char *r
 /* Leaf hashes of a tree of `size` from the mirror's level-0 tiles. */
 int upd_fetch_leaves(struct upd *u, const char *mirror, uint64_t size, uint8_t (**out)[32]);
 
+/* Frees what the client holds: libcurl, the state database, notes. */
+void upd_close(struct upd *u);
+
 int upd_conf_path_value(const struct vt_config *conf, const char *key, const char **out);
 
 #endif /* VIGIL_UPDATE_H */

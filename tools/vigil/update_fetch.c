@@ -380,3 +380,18 @@ int upd_conf_path_value(const struct vt_config *conf, const char *key, const cha
 	return 0;
 }
 
+
+void upd_close(struct upd *u)
+{
+	if (u->curl != NULL) {
+		curl_easy_cleanup(u->curl);
+		curl_global_cleanup();
+	}
+	if (u->db != NULL)
+		sqlite3_close(u->db);
+	vg_root_free(u->root);
+	free(u->root_note);
+	free(u->ts_note);
+	free(u->manifest_note);
+	free(u->cp_note);
+}
