@@ -345,6 +345,11 @@ VG_API VG_NODISCARD enum vg_status
 vg_note_sign(const char *text, size_t len, const char *signer, int64_t now, char **out,
 	     size_t *out_len, struct vg_trust_error *err);
 
+/* VG_OK when the note carries a valid signature by this one verifier key
+ * (a witness checking the log's signature on a checkpoint). */
+VG_API VG_NODISCARD enum vg_status
+vg_note_verify_key(const char *note, size_t len, const char *verifier, struct vg_trust_error *err);
+
 /* Limits a client applies before reading metadata. */
 #define VG_TRUST_MAX_NOTE (64u * 1024)       /* root, checkpoint, tlog-proof */
 #define VG_TRUST_MAX_TIMESTAMP 4096u

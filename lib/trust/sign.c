@@ -293,3 +293,32 @@ out:
 	OPENSSL_cleanse(sg.seed, sizeof(sg.seed));
 	return st;
 }
+
+enum vg_status vg_note_verify_key(const char *text, size_t len, const char *verifier,
+				  struct vg_trust_error *err)
+{
+	struct trust_note note;
+	struct trust_key key;
+	struct trust_count c;
+	const char *why;
+
+	if (text == NULL || verifier == NULL)
+		return VG_EINVAL;
+	size_t vl = strlen(verifier);
+	while (vl > 0 && (verifier[vl - 1] == '\n' || verifier[vl - 1] == '\r'))
+		vl--;
+	if (!trust_key_parse(verifier, vl, &key, &why))
+		return trust_fail(err, VG_TRUST_MALFORMED, "key: %s", why);
+	if (!trust_note_parse(text, len, TRUST_MAX_MANIFEST, &note, &why))
+		return trust_fail(err, VG_TRUST_MALFORMED, "note: %s", why);
+	trust_count_sigs(&note, &key, 1, 0, 0, &c);
+	if (c.valid == 1) {
+		trust_ok(err);
+		return VG_OK;
+	}
+	if (c.bad > 0)
+		return trust_fail(err, VG_TRUST_BAD_SIGNATURE,
+				  "the signature by '%s' does not verify (altered after signing)",
+				  key.name);
+	return trust_fail(err, VG_TRUST_UNKNOWN_KEY, "not signed by '%s'", key.name);
+}

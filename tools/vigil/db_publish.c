@@ -707,6 +707,121 @@ out:
 	return rc;
 }
 
+/* ---- witness ---- */
+
+/* A witness cosigns a checkpoint only when it is signed by the log and
+ * extends the last checkpoint this witness cosigned (kept in its state
+ * file): so no two witnesses' quorum can vouch for two views of one log. */
+static int verb_witness(int argc, char **argv)
+{
+	static const struct option opts[] = { { "key", required_argument, NULL, 'k' },
+					      { "log-key", required_argument, NULL, 'L' },
+					      { "state", required_argument, NULL, 's' },
+					      { "log", required_argument, NULL, 'l' },
+					      { "help", no_argument, NULL, 'h' },
+					      { NULL, 0, NULL, 0 } };
+	const char *keyfile = NULL, *logpub = NULL, *statefile = NULL, *dir = NULL;
+	int c, rc = 2;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "k:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k': keyfile = optarg; break;
+		case 'L': logpub = optarg; break;
+		case 's': statefile = optarg; break;
+		case 'l': dir = optarg; break;
+		case 'h':
+			puts("Usage: vigil db witness --key WITNESSKEY --log-key LOG.pub --state FILE\n"
+			     "         --log DIR\n"
+			     "Cosigns DIR/checkpoint (in place) only if the log key signed it and it\n"
+			     "extends the checkpoint this witness cosigned last (FILE, updated after\n"
+			     "cosigning), proven from the log's tiles. A split view or a rewritten\n"
+			     "history is refused and both checkpoints are printed as evidence.\n"
+			     "Exit status: 0 cosigned, 1 refused, 2 another error.");
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (keyfile == NULL || logpub == NULL || statefile == NULL || dir == NULL || optind != argc)
+		return fail("vigil db witness needs --key, --log-key, --state and --log (see --help)");
+	char *key = read_key(keyfile), *lk = read_key(logpub), *cpnote = NULL, *old = NULL;
+	char *signed_ = NULL, path[PATH_MAX];
+	uint8_t(*leaves)[32] = NULL;
+	uint64_t size;
+	size_t cplen, oldlen = 0, slen;
+	struct vg_trust_error terr;
+	struct vg_checkpoint cp, prev;
+
+	if (key == NULL || lk == NULL)
+		goto out;
+	if (path_join(path, sizeof(path), dir, "checkpoint") != 0 ||
+	    read_file(path, VG_TRUST_MAX_NOTE, &cpnote, &cplen) != 0)
+		goto out;
+	if (vg_note_verify_key(cpnote, cplen, lk, &terr) != VG_OK) {
+		fprintf(stderr, "ERROR: refusing to cosign %s: %s\n", path, terr.msg);
+		rc = 1;
+		goto out;
+	}
+	if (vg_checkpoint_parse(cpnote, cplen, &cp, &terr) != VG_OK) {
+		fail("%s: %s", path, terr.msg);
+		goto out;
+	}
+	if (access(statefile, F_OK) == 0) {
+		if (read_file(statefile, VG_TRUST_MAX_NOTE, &old, &oldlen) != 0)
+			goto out;
+		if (vg_checkpoint_parse(old, oldlen, &prev, &terr) != VG_OK) {
+			fail("%s: %s", statefile, terr.msg);
+			goto out;
+		}
+		const char *problem = NULL;
+		if (strcmp(prev.origin, cp.origin) != 0)
+			problem = "another log's checkpoint";
+		else if (cp.size < prev.size)
+			problem = "log rollback: smaller than the checkpoint cosigned before";
+		else if (cp.size == prev.size && memcmp(cp.root, prev.root, 32) != 0)
+			problem = "split view: same size as the checkpoint cosigned before, another root";
+		else if (cp.size > prev.size) {
+			uint8_t proof[VG_MERKLE_MAX_PROOF][32];
+			size_t count;
+			if (log_load(dir, &leaves, &size, NULL, 0) != 0 || size != cp.size ||
+			    vg_merkle_consistency_proof((const uint8_t(*)[32])leaves, size, prev.size,
+							proof, &count) != VG_OK ||
+			    vg_merkle_consistency_verify(prev.size, cp.size, prev.root, cp.root,
+							 (const uint8_t(*)[32])proof, count) != VG_OK)
+				problem = "inconsistent: it does not extend the checkpoint cosigned before";
+		}
+		if (problem != NULL) {
+			fprintf(stderr,
+				"ERROR: refusing to cosign %s: %s\n"
+				"Evidence: the checkpoint cosigned before:\n%.*s"
+				"and the one offered now:\n%.*s",
+				path, problem, (int)oldlen, old, (int)cplen, cpnote);
+			rc = 1;
+			goto out;
+		}
+	}
+	if (vg_note_sign(cpnote, cplen, key, now_time(), &signed_, &slen, &terr) != VG_OK) {
+		fail("%s: %s", path, terr.msg);
+		goto out;
+	}
+	/* remember first: a crash between the two leaves a stricter witness */
+	if (write_file(statefile, cpnote, cplen, 0600) != 0 || write_file(path, signed_, slen, 0644) != 0)
+		goto out;
+	printf("%s: cosigned (tree size %llu)\n", path, (unsigned long long)cp.size);
+	rc = 0;
+out:
+	if (key != NULL)
+		memset(key, 0, strlen(key));
+	free(key);
+	free(lk);
+	free(cpnote);
+	free(old);
+	free(leaves);
+	vg_trust_free(signed_);
+	return rc;
+}
+
 /* ---- publish ---- */
 
 static int copy_tree(const char *from, const char *to)
@@ -987,6 +1102,7 @@ const struct db_verb db_publish_verbs[] = {
 	{ "release", verb_release, "write a release: signature files and their manifest" },
 	{ "sign", verb_sign, "add one key holder's signature to a note" },
 	{ "log", verb_log, "append a manifest to the public Merkle-tree log" },
+	{ "witness", verb_witness, "cosign a log checkpoint that extends the last one cosigned" },
 	{ "publish", verb_publish, "build a mirror folder any static server can serve" },
 	{ NULL, NULL, NULL },
 };
