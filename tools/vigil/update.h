@@ -85,7 +85,10 @@ enum fetch_result upd_fetch(struct upd *u, const char *mirror, const char *rel, 
 			    char *why, size_t whylen);
 enum fetch_result upd_fetch_mem(struct upd *u, const char *mirror, const char *rel, size_t max,
 				char **out, size_t *len, char *why, size_t whylen);
-/* Leaf hashes of a tree of `size` from the mirror's level-0 tiles. */
+/* Leaf hashes of a tree of `size` from the mirror's level-0 tiles; at most
+ * UPD_MAX_LOG_ENTRIES (32 MiB of hashes: a release log grows by a few
+ * entries a day, so a larger claim is a log trying to exhaust the client). */
+#define UPD_MAX_LOG_ENTRIES (1u << 20)
 int upd_fetch_leaves(struct upd *u, const char *mirror, uint64_t size, uint8_t (**out)[32]);
 
 /* Frees what the client holds: libcurl, the state database, notes. */

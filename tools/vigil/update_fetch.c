@@ -338,6 +338,13 @@ enum fetch_result upd_fetch_mem(struct upd *u, const char *mirror, const char *r
 int upd_fetch_leaves(struct upd *u, const char *mirror, uint64_t size, uint8_t (**out)[32])
 {
 	char why[PATH_MAX + 256];
+	if (size > UPD_MAX_LOG_ENTRIES) {
+		if (!u->quiet)
+			fprintf(stderr, "WARNING: the log claims %llu entries, more than the %u this "
+					"client reads\n",
+				(unsigned long long)size, UPD_MAX_LOG_ENTRIES);
+		return -1;
+	}
 	uint8_t(*lv)[32] = calloc(size + 1, 32);
 	if (lv == NULL)
 		return -1;
