@@ -34,6 +34,7 @@
 #define VG_SCAN_CHUNK (256u * 1024)    /* bytes read per read(2) */
 #define VG_CLAMAV_WINDOW (128u * 1024) /* ClamAV's SCANBUFF, for match ordering */
 #define VG_PE_MAX_SECTION_HASH 184549376u /* larger PE sections are not hashed (ClamAV's CLI_MAX_ALLOCATION) */
+#define VG_PE_MAX_IMPORT_FUNCS 65536u    /* imported functions named for one .imp hash (ClamAV: no limit) */
 
 /* Mail and its encodings (lib/unpack/mime.c, uuencode.c, binhex.c, tnef.c) */
 #define VG_MIME_MAX_DEPTH 32u           /* multipart nesting inside one message */

@@ -64,4 +64,28 @@ vg_status exe_parse_reader(exe_read_fn *read, void *ctx, uint64_t file_size,
 bool exe_pe_rva_to_off(const struct exe_info *info, uint64_t file_size, uint32_t rva,
 		       uint32_t *off);
 
+/* ---- PE import table, as ClamAV hashes it for .imp signatures ----
+ * The text is "dll.function" for every imported function, comma-separated,
+ * lower-cased, the dll name without a .dll/.ocx/.sys extension; ordinal
+ * imports are named "ordN" (by name for ws2_32/wsock32). ClamAV's quirks are
+ * kept: the last import descriptor inside the directory's size is not read,
+ * function names within 258 bytes of the end of the file are left out, and a
+ * name with characters other than [0-9A-Za-z_.] makes it give up. */
+enum exe_imp_result {
+	EXE_IMP_OK = 0, /* the text is complete (possibly empty) */
+	EXE_IMP_NONE,   /* no import table (nothing to match) */
+	EXE_IMP_BAD,    /* ClamAV gives up on this table (nothing to match) */
+	EXE_IMP_UNKNOWN /* vigil cannot name some import as ClamAV does (oleaut32
+			 * ordinals) or it is over vigil's limits: nothing to match */
+};
+
+/* Receives the text piece by piece (it may be empty). */
+typedef vg_status exe_imp_fn(void *ctx, const char *piece, size_t len);
+
+/* Walks the import table of a valid PE32 (ClamAV does not hash PE32+ import
+ * tables); *len is the text's length, the size .imp lines name. */
+vg_status exe_pe_imports(exe_read_fn *read, void *rctx, uint64_t file_size,
+			 const struct exe_info *info, exe_imp_fn *fn, void *fctx,
+			 enum exe_imp_result *result, uint32_t *len);
+
 #endif

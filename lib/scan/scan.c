@@ -67,7 +67,8 @@ enum found_class {
 	CLS_BM = 0,      /* Boyer-Moore class body pattern */
 	CLS_AC,          /* Aho-Corasick class body pattern */
 	CLS_HASH,        /* whole-file hash */
-	CLS_PE_SECTION   /* PE section hash */
+	CLS_PE_SECTION,  /* PE section hash */
+	CLS_PE_IMPORT    /* PE import table hash */
 };
 
 struct found {
@@ -777,6 +778,59 @@ static vg_status add_section_matches(struct scan_ctx *c, const struct scan_input
 	return VG_OK;
 }
 
+static vg_status imp_piece(void *ctx, const char *piece, size_t len)
+{
+	return digest_set_update(ctx, piece, len);
+}
+
+/* The PE import table hash (.imp), after the section hashes as in ClamAV,
+ * for PE32 files only (ClamAV stops before it on PE32+). */
+static vg_status add_import_matches(struct scan_ctx *c, const struct scan_input *in)
+{
+	const struct hashidx *idx = &c->db->pe_imports;
+	uint8_t digests[HASH_NALGS][HASH_MAX_LEN];
+	struct layer_src ls = {c, in};
+	enum exe_imp_result res;
+	unsigned mask = 0;
+	uint32_t len;
+	vg_status rc;
+
+	for (int alg = 0; alg < HASH_NALGS; alg++)
+		if (idx->nent[alg] || idx->nwild[alg])
+			mask |= 1u << alg;
+	if (!mask)
+		return VG_OK;
+	rc = digest_set_begin(c->digests, mask);
+	if (rc == VG_OK)
+		rc = exe_pe_imports(read_layer_at, &ls, c->size, &c->exe, imp_piece, c->digests, &res, &len);
+	if (rc == VG_OK)
+		rc = digest_set_end(c->digests, digests);
+	if (rc != VG_OK || res != EXE_IMP_OK)
+		return rc;
+	for (int alg = 0; alg < HASH_NALGS; alg++) {
+		uint32_t vals[2];
+		size_t n;
+
+		if (!(mask & (1u << alg)))
+			continue;
+		n = hashidx_lookup(idx, (enum hash_alg)alg, len, digests[alg], vals);
+		for (size_t k = 0; k < n; k++) {
+			struct found *f;
+			if (vals[k] >= c->db->names_len)
+				continue;
+			f = grow_push(&c->found);
+			if (!f)
+				return VG_ENOMEM;
+			memset(f, 0, sizeof(*f));
+			f->sig = vals[k];
+			f->kind = VG_SIG_PE_IMPORT;
+			f->cls = CLS_PE_IMPORT;
+			f->hash_rank = (uint32_t)alg * 2u + (uint32_t)k;
+		}
+	}
+	return VG_OK;
+}
+
 /* ---------------------------------------------------------------------- */
 /* The read loop                                                           */
 
@@ -1068,6 +1122,9 @@ static vg_status match_layer(struct scan_ctx *c, struct scan_job *job, const str
 			if (rc == VG_OK && c->exe.kind == EXE_PE && c->exe.valid &&
 			    (allmatch || c->found.n == 0))
 				rc = add_section_matches(c, in);
+			if (rc == VG_OK && c->exe.kind == EXE_PE && c->exe.valid && !c->exe.pe32plus &&
+			    (allmatch || c->found.n == 0))
+				rc = add_import_matches(c, in);
 			if (rc != VG_OK)
 				return rc;
 		}

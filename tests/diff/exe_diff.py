@@ -42,6 +42,7 @@ class Db:
         self.ndb = []
         self.mdb = []
         self.msb = []
+        self.imp = []
         self.expect = {}  # file name -> set of signature names clamscan must report
         self.pats = {}    # .ndb name -> (file, bytes)
 
@@ -96,6 +97,82 @@ def align_up(o, a):
     return ((o // a) + (o % a != 0)) * a & 0xffffffff if a else o
 
 
+WS2_ORDINALS = {1: 'accept', 3: 'closesocket', 4: 'connect', 16: 'recv', 19: 'send', 23: 'socket',
+                115: 'WSAStartup', 116: 'WSACleanup', 151: '__WSAFDIsSet', 500: 'WEP'}
+
+
+def build_imports(rng, base_rva, plus, variant):
+    """An import table placed at base_rva: (bytes, directory size, the text
+    ClamAV hashes or None when it must not produce a hash)."""
+    dlls = []
+    for i in range(rng.randint(1, 4)):
+        name = rng.choice(['KERNEL32.dll', 'user32.DLL', 'ws2_32.dll', 'mylib.ocx', 'drv.sys', 'tool.exe',
+                           'noext', 'a.b.dll', 'WSOCK32.dll'])
+        funcs = []
+        for j in range(rng.randint(1, 5)):
+            if rng.random() < 0.3:
+                funcs.append(('ord', rng.choice([1, 3, 4, 16, 19, 23, 100, 115, 116, 151, 500, 777])))
+            else:
+                funcs.append(('name', rng.choice(['CreateFileA', 'ExitProcess', 'GetProcAddress', 'LoadLibraryW',
+                                                  'MessageBoxA', 'My_Func2', 'x'])))
+        dlls.append((name, funcs))
+    if variant == 'bad_name':
+        dlls[0][1].append(('name', 'Bad-Name'))
+    tsz = 8 if plus else 4
+    ndesc = len(dlls)
+    desc_size = (ndesc + 1) * 20
+    blob = bytearray(desc_size)
+    descs = []
+    for name, funcs in dlls:
+        name_rva = base_rva + len(blob)
+        blob += name.encode() + b'\0'
+        hints = []
+        for kind, v in funcs:
+            if kind == 'name':
+                hints.append(base_rva + len(blob))
+                blob += struct.pack('<H', 0) + v.encode() + b'\0'
+            else:
+                hints.append(None)
+        if len(blob) % 4:
+            blob += bytes(4 - len(blob) % 4)
+        thunks = b''
+        for (kind, v), h in zip(funcs, hints):
+            if kind == 'name':
+                thunks += struct.pack('<Q' if plus else '<I', h)
+            else:
+                thunks += struct.pack('<Q' if plus else '<I', (1 << (63 if plus else 31)) | v)
+        thunks += bytes(tsz)
+        oft = base_rva + len(blob)
+        blob += thunks
+        ft = base_rva + len(blob)
+        blob += thunks
+        descs.append((0 if rng.random() < 0.3 else oft, name_rva, ft))
+    for i, (oft, name_rva, ft) in enumerate(descs):
+        blob[i * 20:(i + 1) * 20] = struct.pack('<IIIII', oft, 0, 0, name_rva, ft)
+    size = desc_size
+    used = dlls
+    if variant == 'short_dir':
+        size = ndesc * 20  # ClamAV reads a descriptor only while more than one fits
+        used = dlls[:-1]
+    # the text, from the format's definition as ClamAV states it
+    parts = []
+    for name, funcs in used:
+        dot = name.find('.')
+        stem = name[:dot] if dot >= 0 and name[dot:dot + 4].lower() in ('.dll', '.ocx', '.sys') else name
+        for kind, v in funcs:
+            if kind == 'name':
+                fn = v
+            elif name.lower().startswith(('ws2_32.dll', 'wsock32.dll')):
+                fn = WS2_ORDINALS.get(v, 'ord%d' % v)
+            else:
+                fn = 'ord%d' % v
+            parts.append((stem + '.' + fn).lower())
+    text = ','.join(parts)
+    # ClamAV gives up on a name with other characters than [0-9A-Za-z_.], and
+    # never hashes the imports of PE32+ files
+    return bytes(blob), size, (text, variant != 'bad_name' and not plus)
+
+
 def make_pe(rng, plus, variant):
     """Returns (bytes, model) where model has ep (or None) and sections [(raw, rsz)]."""
     salign = 0x1000
@@ -111,7 +188,7 @@ def make_pe(rng, plus, variant):
     secs = []  # (va, vsize, rawptr, rawsize)
     va = 0x1000
     for i in range(nsect):
-        rsize = rng.choice([0x200, 0x400, 0x345, 0x600, 0x1a1])
+        rsize = rng.choice([0x200, 0x400, 0x345, 0x600, 0x1a1]) if i else rng.choice([0x400, 0x600, 0x745])
         rawptr = raw
         if variant == 'misaligned_raw' and i == 1:
             rawptr = raw + 0x10  # aligned down by ClamAV to the FileAlignment
@@ -149,7 +226,17 @@ def make_pe(rng, plus, variant):
                           0x2000, 0x400000, salign, falign, 6, 0, 0, 0, 6, 0, 0, va, size_of_headers, 0, 2,
                           0, 0x100000, 0x1000, 0x100000, 0x1000, 0, 16)
     assert len(opt) == (112 if plus else 96)
-    opt += bytes(16 * 8)
+    imp_text = None
+    dirs = bytearray(16 * 8)
+    if variant in ('plain', 'bad_name', 'short_dir'):
+        base = secs[0][0] + 0x10
+        blob, isize, imp_text = build_imports(rng, base, plus, variant)
+        if 0x10 + len(blob) <= secs[0][3]:
+            data[secs[0][2] + 0x10:secs[0][2] + 0x10 + len(blob)] = blob
+            dirs[8:16] = struct.pack('<II', base, isize)
+        else:
+            imp_text = None
+    opt += bytes(dirs)
     sh = b''
     for i, (sva, svs, sraw, srs) in enumerate(secs):
         sh += struct.pack('<8sIIIIIIHHI', b'.s%d' % i, svs, sva, srs, sraw, 0, 0, 0, 0, 0x60000020)
@@ -186,7 +273,7 @@ def make_pe(rng, plus, variant):
                 break
     if ep is None:
         return data, {'ep': None, 'sections': None}  # ClamAV gives up on the whole header
-    return data, {'ep': ep, 'sections': [(r, rs) for (_, r, rs) in model_secs]}
+    return data, {'ep': ep, 'sections': [(r, rs) for (_, r, rs) in model_secs], 'imports': imp_text}
 
 
 # ---------------------------------------------------------------------------
@@ -413,6 +500,9 @@ def plant_mdb(db, rng, fname, data, model):
         db.mdb.append('%d:%s:%s' % (rsz + 1, hashlib.md5(body).hexdigest(), name))
         db.want(fname, name, False)
         if x == 0:
+            name = 'Exe.%s.md5s%dwild' % (fname.replace('.', '_'), x)
+            db.mdb.append('*:%s:%s:73' % (hashlib.md5(body).hexdigest(), name))
+            db.want(fname, name, True)
             name = 'Exe.%s.sha1s%d' % (fname.replace('.', '_'), x)
             db.msb.append('%d:%s:%s' % (rsz, hashlib.sha1(body).hexdigest(), name))
             db.want(fname, name, True)
@@ -421,14 +511,38 @@ def plant_mdb(db, rng, fname, data, model):
             db.want(fname, name, True)
 
 
+def plant_imp(db, rng, fname, model):
+    if model.get('imports') is None:
+        return
+    text, hits = model['imports']
+    hits = hits and model['ep'] is not None
+    tag = fname.replace('.', '_')
+    body = text.encode()
+    if not body:
+        return  # a size must be 1 or more
+    h = hashlib.md5(body).hexdigest()
+    name = 'Exe.%s.imp' % tag
+    db.imp.append('%s:%d:%s' % (h, len(body), name))
+    db.want(fname, name, hits and bool(body))
+    name = 'Exe.%s.impmiss' % tag
+    db.imp.append('%s:%d:%s' % (h, len(body) + 1, name))
+    db.want(fname, name, False)
+    name = 'Exe.%s.impwild' % tag  # size '*': no FLEVEL needed for .imp
+    db.imp.append('%s:*:%s' % (hashlib.sha256(body).hexdigest(), name))
+    db.want(fname, name, hits)
+    name = 'Exe.%s.impsha1' % tag
+    db.imp.append('%s:%d:%s' % (hashlib.sha1(body).hexdigest(), len(body), name))
+    db.want(fname, name, hits and bool(body))
+
+
 def generate(work, seed):
     rng = random.Random(seed)
     db = Db()
     files = os.path.join(work, 'files')
     os.makedirs(files)
     made = []
-    pe_variants = ['plain', 'plain', 'falign_fallback', 'misaligned_raw', 'truncated_last',
-                   'section_past_eof', 'ep_in_headers', 'ep_nowhere']
+    pe_variants = ['plain', 'plain', 'plain', 'bad_name', 'short_dir', 'falign_fallback', 'misaligned_raw',
+                   'truncated_last', 'section_past_eof', 'ep_in_headers', 'ep_nowhere']
     i = 0
     for plus in (False, True):
         for v in pe_variants:
@@ -438,6 +552,7 @@ def generate(work, seed):
             made.append((fname, data))
             plant(db, rng, fname, data, model, 1, 6)
             plant_mdb(db, rng, fname, data, model)
+            plant_imp(db, rng, fname, model)
     for is64 in (False, True):
         for be in (False, True):
             for v in ('plain', 'plain', 'entry_zero', 'entry_nowhere', 'no_phdrs'):
@@ -471,9 +586,9 @@ def generate(work, seed):
             fh.write(data)
     dbdir = os.path.join(work, 'db')
     os.makedirs(dbdir)
-    for ext, lines in (('ndb', db.ndb), ('mdb', db.mdb), ('msb', db.msb)):
+    for ext, lines in (('ndb', db.ndb), ('mdb', db.mdb), ('msb', db.msb), ('imp', db.imp)):
         with open(os.path.join(dbdir, 'exe.' + ext), 'w') as fh:
-            fh.write('\n'.join(lines) + '\n')
+            fh.write('\n'.join(['# generated by exe_diff.py'] + lines) + '\n')
     return db, len(made)
 
 
@@ -524,8 +639,8 @@ def main():
         db, nfiles = generate(work, a.seed)
         os.chdir(work)
         nexp = sum(len(v) for v in db.expect.values())
-        print('generated %d files, %d .ndb, %d .mdb, %d .msb lines, %d expected detections' % (
-            nfiles, len(db.ndb), len(db.mdb), len(db.msb), nexp))
+        print('generated %d files, %d .ndb, %d .mdb, %d .msb, %d .imp lines, %d expected detections' % (
+            nfiles, len(db.ndb), len(db.mdb), len(db.msb), len(db.imp), nexp))
         rc, clam, err = scan([a.clamscan, '-z', '--no-summary', '-d', 'db', '-r', 'files'])
         if rc not in (0, 1):
             print('clamscan failed (%d): %s' % (rc, err[-2000:]))
