@@ -481,21 +481,16 @@ vg_status exe_parse_reader(exe_read_fn *read, void *ctx, uint64_t file_size,
 		return VG_OK;
 	if (m[0] == 'M' && m[1] == 'Z') {
 		parse_pe(&s, out);
-		return VG_OK;
+	} else if (fetch(&s, 0, m, 4)) {
+		if (memcmp(m, "\x7f" "ELF", 4) == 0)
+			parse_elf(&s, out);
+		else if (get32(m, true) == 0xfeedface || get32(m, true) == 0xcefaedfe ||
+			 get32(m, true) == 0xfeedfacf || get32(m, true) == 0xcffaedfe)
+			parse_macho(&s, out);
 	}
-	if (!fetch(&s, 0, m, 4))
-		return VG_OK;
-	if (memcmp(m, "\x7f" "ELF", 4) == 0) {
-		parse_elf(&s, out);
-		return VG_OK;
-	}
-	switch (get32(m, true)) {
-	case 0xfeedface: case 0xcefaedfe: case 0xfeedfacf: case 0xcffaedfe:
-		parse_macho(&s, out);
-		break;
-	default:
-		break;
-	}
+	/* headers ClamAV would not use describe nothing */
+	if (!out->valid)
+		invalidate(out);
 	return VG_OK;
 }
 
