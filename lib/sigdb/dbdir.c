@@ -298,7 +298,7 @@ static vg_status load_dir(struct sigset *s, const char *path, bool require_db)
 	}
 	if (rc == VG_OK && require_db && nloaded == 0)
 		rc = sigdb_fail(s, VG_ENODB, path, 0, 0,
-				"no supported database files found (expected .hdb .hsb .ndb .fp .sfp .ign2 ...)");
+				"no supported database files found (expected .hdb .hsb .ndb .mdb .imp .fp .sfp .ign2 ...)");
 out:
 	for (size_t i = 0; i < n; i++)
 		vg_free(names[i]);
@@ -323,6 +323,6 @@ vg_status sigset_load(struct sigset *s, const char *path, bool require_db)
 	if (k == DBK_UNKNOWN)
 		return sigdb_fail(s, VG_EFORMAT, path, 0, 0,
 				  "unknown database type: the extension must be one of ClamAV's "
-				  "(.hdb .hsb .ndb .fp .sfp .ign2 ...)");
+				  "(.hdb .hsb .ndb .mdb .imp .fp .sfp .ign2 ...)");
 	return load_file(s, path, k, &loaded);
 }
