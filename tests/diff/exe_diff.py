@@ -35,6 +35,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import zipfile
 
 
 class Db:
@@ -682,6 +683,30 @@ def main():
                                 break
                     if verr.strip():
                         print('  vigil stderr: ' + verr[-1500:])
+            # the same executables inside a zip (scanned from memory) and from
+            # standard input (collected, then scanned from memory)
+            names = sorted(os.listdir('files'))[::5]
+            with zipfile.ZipFile('exe.zip', 'w', zipfile.ZIP_DEFLATED) as z:
+                for f in names:
+                    z.write(os.path.join('files', f), f)
+            rc_c, clam, _ = scan([a.clamscan, '-z', '--no-summary', '-d', 'db', 'exe.zip'])
+            rc_v, vig, _ = scan([a.vigil, 'scan', '-z', '--no-summary', '-d', 'db', 'exe.zip'])
+            same = distinct(clam) == distinct(vig) and rc_c == rc_v
+            print('CHECK vigil vs clamscan inside a zip (%d executables, %d detections): %s' % (
+                len(names), len(distinct(clam)), 'PASS' if same else 'FAIL'))
+            ok = ok and same
+            pe = [f for f in names if f.startswith('pe32_plain')] or names[:1]
+            with open(os.path.join('files', pe[0]), 'rb') as fh:
+                blob = fh.read()
+            outs = []
+            for argv in ([a.clamscan, '-z', '--no-summary', '-d', 'db', '-'],
+                         [a.vigil, 'scan', '-z', '--no-summary', '-d', 'db', '-']):
+                p = subprocess.run(argv, input=blob, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                outs.append((p.returncode, distinct(p.stdout.decode(errors='replace').splitlines())))
+            same = outs[0] == outs[1]
+            print('CHECK vigil vs clamscan on standard input (%s, %d detections): %s' % (
+                pe[0], len(outs[0][1]), 'PASS' if same else 'FAIL'))
+            ok = ok and same
     finally:
         if not a.keep:
             shutil.rmtree(work, ignore_errors=True)
