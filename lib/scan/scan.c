@@ -613,18 +613,20 @@ static vg_status collect_body_matches(struct scan_ctx *c)
 	return VG_OK;
 }
 
-static vg_status add_hash_matches(struct scan_ctx *c, unsigned mask,
-				  uint8_t digests[HASH_NALGS][HASH_MAX_LEN])
+/* Records the hash signatures found for digests of something of this size
+ * (the layer, a PE section, an import table): per algorithm in mask, the
+ * exact-size entry before the wildcard-size one, ranked from rank_base. */
+static vg_status push_hash_matches(struct scan_ctx *c, const struct hashidx *idx, unsigned mask,
+				   uint64_t size, uint8_t digests[HASH_NALGS][HASH_MAX_LEN],
+				   const uint8_t kinds[HASH_NALGS], uint8_t cls, uint32_t rank_base)
 {
-	static const uint8_t kinds[HASH_NALGS] = {VG_SIG_MD5, VG_SIG_SHA1, VG_SIG_SHA256};
-
 	for (int alg = 0; alg < HASH_NALGS; alg++) {
 		uint32_t vals[2];
 		size_t n;
 
 		if (!(mask & (1u << alg)))
 			continue;
-		n = hashidx_lookup(&c->db->hashes, (enum hash_alg)alg, c->size, digests[alg], vals);
+		n = hashidx_lookup(idx, (enum hash_alg)alg, size, digests[alg], vals);
 		for (size_t i = 0; i < n; i++) {
 			struct found *f;
 			if (vals[i] >= c->db->names_len)
@@ -635,11 +637,19 @@ static vg_status add_hash_matches(struct scan_ctx *c, unsigned mask,
 			memset(f, 0, sizeof(*f));
 			f->sig = vals[i];
 			f->kind = kinds[alg];
-			f->cls = CLS_HASH;
-			f->hash_rank = (uint32_t)(alg * 2 + i);
+			f->cls = cls;
+			f->hash_rank = rank_base + (uint32_t)(alg * 2) + (uint32_t)i;
 		}
 	}
 	return VG_OK;
+}
+
+static vg_status add_hash_matches(struct scan_ctx *c, unsigned mask,
+				  uint8_t digests[HASH_NALGS][HASH_MAX_LEN])
+{
+	static const uint8_t kinds[HASH_NALGS] = {VG_SIG_MD5, VG_SIG_SHA1, VG_SIG_SHA256};
+
+	return push_hash_matches(c, &c->db->hashes, mask, c->size, digests, kinds, CLS_HASH, 0);
 }
 
 static bool allow_listed(const struct scan_ctx *c, unsigned mask,
@@ -722,6 +732,8 @@ static void type_layer(struct scan_ctx *c, const struct scan_input *in)
  * signature wants at that section size. */
 static vg_status add_section_matches(struct scan_ctx *c, const struct scan_input *in)
 {
+	static const uint8_t kinds[HASH_NALGS] = {VG_SIG_PE_SECTION, VG_SIG_PE_SECTION,
+						  VG_SIG_PE_SECTION};
 	const struct exe_info *x = &c->exe;
 	const struct hashidx *idx = &c->db->pe_sections;
 	uint8_t digests[HASH_NALGS][HASH_MAX_LEN];
@@ -732,6 +744,7 @@ static vg_status add_section_matches(struct scan_ctx *c, const struct scan_input
 	for (uint32_t i = 0; i < x->described && i < x->nsections; i++) {
 		uint64_t raw = x->sections[i].raw_off, rsz = x->sections[i].raw_size;
 		unsigned mask = rsz ? hashidx_algs_for_size(idx, rsz) : 0;
+		bool whole = true;
 
 		if (!mask || raw > c->size || rsz > c->size - raw || rsz > VG_PE_MAX_SECTION_HASH)
 			continue;
@@ -743,37 +756,20 @@ static vg_status add_section_matches(struct scan_ctx *c, const struct scan_input
 		} else {
 			for (uint64_t done = 0; done < rsz && rc == VG_OK;) {
 				size_t n = rsz - done < sizeof(piece) ? (size_t)(rsz - done) : sizeof(piece);
-				if (!read_layer_at(&ls, raw + done, piece, n))
-					break; /* changed under us: ClamAV too skips what it cannot read */
+				if (!read_layer_at(&ls, raw + done, piece, n)) {
+					whole = false; /* changed under us: ClamAV too skips what it cannot read */
+					break;
+				}
 				rc = digest_set_update(c->digests, piece, n);
 				done += n;
 			}
 		}
 		if (rc == VG_OK)
 			rc = digest_set_end(c->digests, digests);
+		if (rc == VG_OK && whole)
+			rc = push_hash_matches(c, idx, mask, rsz, digests, kinds, CLS_PE_SECTION, i * 8u);
 		if (rc != VG_OK)
 			return rc;
-		for (int alg = 0; alg < HASH_NALGS; alg++) {
-			uint32_t vals[2];
-			size_t n;
-
-			if (!(mask & (1u << alg)))
-				continue;
-			n = hashidx_lookup(idx, (enum hash_alg)alg, rsz, digests[alg], vals);
-			for (size_t k = 0; k < n; k++) {
-				struct found *f;
-				if (vals[k] >= c->db->names_len)
-					continue;
-				f = grow_push(&c->found);
-				if (!f)
-					return VG_ENOMEM;
-				memset(f, 0, sizeof(*f));
-				f->sig = vals[k];
-				f->kind = VG_SIG_PE_SECTION;
-				f->cls = CLS_PE_SECTION;
-				f->hash_rank = i * 8u + (uint32_t)alg * 2u + (uint32_t)k;
-			}
-		}
 	}
 	return VG_OK;
 }
@@ -787,6 +783,7 @@ static vg_status imp_piece(void *ctx, const char *piece, size_t len)
  * for PE32 files only (ClamAV stops before it on PE32+). */
 static vg_status add_import_matches(struct scan_ctx *c, const struct scan_input *in)
 {
+	static const uint8_t kinds[HASH_NALGS] = {VG_SIG_PE_IMPORT, VG_SIG_PE_IMPORT, VG_SIG_PE_IMPORT};
 	const struct hashidx *idx = &c->db->pe_imports;
 	uint8_t digests[HASH_NALGS][HASH_MAX_LEN];
 	struct layer_src ls = {c, in};
@@ -807,28 +804,7 @@ static vg_status add_import_matches(struct scan_ctx *c, const struct scan_input 
 		rc = digest_set_end(c->digests, digests);
 	if (rc != VG_OK || res != EXE_IMP_OK)
 		return rc;
-	for (int alg = 0; alg < HASH_NALGS; alg++) {
-		uint32_t vals[2];
-		size_t n;
-
-		if (!(mask & (1u << alg)))
-			continue;
-		n = hashidx_lookup(idx, (enum hash_alg)alg, len, digests[alg], vals);
-		for (size_t k = 0; k < n; k++) {
-			struct found *f;
-			if (vals[k] >= c->db->names_len)
-				continue;
-			f = grow_push(&c->found);
-			if (!f)
-				return VG_ENOMEM;
-			memset(f, 0, sizeof(*f));
-			f->sig = vals[k];
-			f->kind = VG_SIG_PE_IMPORT;
-			f->cls = CLS_PE_IMPORT;
-			f->hash_rank = (uint32_t)alg * 2u + (uint32_t)k;
-		}
-	}
-	return VG_OK;
+	return push_hash_matches(c, idx, mask, len, digests, kinds, CLS_PE_IMPORT, 0);
 }
 
 /* ---------------------------------------------------------------------- */
