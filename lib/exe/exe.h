@@ -67,7 +67,7 @@ bool exe_pe_rva_to_off(const struct exe_info *info, uint64_t file_size, uint32_t
 /* ---- PE import table, as ClamAV hashes it for .imp signatures ----
  * The text is "dll.function" for every imported function, comma-separated,
  * lower-cased, the dll name without a .dll/.ocx/.sys extension; ordinal
- * imports are named "ordN" (by name for ws2_32/wsock32). ClamAV's quirks are
+ * imports are named "ordN", by name for ws2_32/wsock32 and oleaut32. ClamAV's quirks are
  * kept: the last import descriptor inside the directory's size is not read,
  * function names within 258 bytes of the end of the file are left out, and a
  * name with characters other than [0-9A-Za-z_.] makes it give up. */
@@ -75,8 +75,7 @@ enum exe_imp_result {
 	EXE_IMP_OK = 0, /* the text is complete (possibly empty) */
 	EXE_IMP_NONE,   /* no import table (nothing to match) */
 	EXE_IMP_BAD,    /* ClamAV gives up on this table (nothing to match) */
-	EXE_IMP_UNKNOWN /* vigil cannot name some import as ClamAV does (oleaut32
-			 * ordinals) or it is over vigil's limits: nothing to match */
+	EXE_IMP_UNKNOWN /* over vigil's limits (VG_PE_MAX_IMPORT_FUNCS): nothing to match */
 };
 
 /* Receives the text piece by piece (it may be empty). */

@@ -206,7 +206,7 @@ static uint64_t sat_add(uint64_t a, uint64_t b)
  * start of the file, a missing section, or executable headers ClamAV would
  * not use. */
 static bool offset_range(const struct scan_ctx *c, uint32_t kind, uint64_t n, uint64_t shift,
-			 uint32_t section, uint64_t *lo, uint64_t *hi)
+			 uint32_t section, bool bm_class, uint64_t *lo, uint64_t *hi)
 {
 	const struct exe_info *x = &c->exe;
 	uint64_t at;
@@ -235,9 +235,14 @@ static bool offset_range(const struct scan_ctx *c, uint32_t kind, uint64_t n, ui
 		if (!x->valid || section >= x->nsections || section >= x->described)
 			return false;
 		if (kind == SIG_OFF_SE) {
-			/* anywhere in the section, and shift bytes past it */
+			/* anywhere in the section, and shift bytes past it; but from
+			 * 256 KiB on, ClamAV's Boyer-Moore matcher for PE files looks
+			 * only at the first offset a signature allows: the section's
+			 * start (matcher-bm.c, offset mode) */
 			*lo = x->sections[section].raw_off;
-			*hi = sat_add(sat_add(*lo, x->sections[section].raw_size), shift);
+			*hi = bm_class && c->size >= VG_CLAMAV_BM_OFFMODE_SIZE
+				      ? *lo
+				      : sat_add(sat_add(*lo, x->sections[section].raw_size), shift);
 			return true;
 		}
 		at = sat_add(x->sections[section].raw_off, n);
@@ -261,7 +266,8 @@ static bool offset_ok(const struct scan_ctx *c, const struct img_body *bs, uint6
 
 	if (bs->off_kind == SIG_OFF_ANY)
 		return true;
-	return offset_range(c, bs->off_kind, bs->off_n, bs->off_shift, bs->off_section, &lo, &hi) &&
+	return offset_range(c, bs->off_kind, bs->off_n, bs->off_shift, bs->off_section, bs->bm_class,
+			    &lo, &hi) &&
 	       start >= lo && start <= hi;
 }
 
@@ -336,14 +342,14 @@ static int on_occurrence(void *ctx, uint64_t start, uint64_t end)
 static bool anchor_offset_possible(const struct scan_ctx *c, const struct part_ref *ref,
 				   uint64_t anchor_pos)
 {
+	const struct img_body *bs;
 	uint64_t lo, hi, first;
-	uint32_t section = 0;
 
 	if (ref->off_kind == SIG_OFF_ANY)
 		return true;
-	if (ref->off_kind == SIG_OFF_SX || ref->off_kind == SIG_OFF_SE)
-		section = c->db->bodies[ref->body].off_section;
-	if (!offset_range(c, ref->off_kind, ref->off_n, ref->off_shift, section, &lo, &hi))
+	bs = &c->db->bodies[ref->body];
+	if (!offset_range(c, ref->off_kind, ref->off_n, ref->off_shift, bs->off_section, bs->bm_class,
+			  &lo, &hi))
 		return false;
 	/* the part starts in [anchor_pos - pre_max, anchor_pos] */
 	first = anchor_pos > ref->pre_max ? anchor_pos - ref->pre_max : 0;
@@ -593,7 +599,7 @@ static vg_status collect_body_matches(struct scan_ctx *c)
 		struct body_state *b = &c->bodies[t[i]];
 		struct found *f;
 		const struct pattern *pat = scan_db_pattern(c->db, t[i]);
-		bool plain = pat && pattern_is_plain(pat) && bs->bm_class;
+		bool plain = pat && bs->bm_class;
 
 		if (!b->matched)
 			continue;

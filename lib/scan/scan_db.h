@@ -64,7 +64,7 @@ struct img_body {
 	uint64_t off_n, off_shift;
 	uint32_t off_section; /* SIG_OFF_SX, SIG_OFF_SE */
 	uint8_t target;       /* enum sig_target: the layer type it applies to */
-	uint8_t bm_class;     /* ClamAV would match it with Boyer-Moore if plain */
+	uint8_t bm_class;     /* ClamAV matches it with Boyer-Moore (plain bytes; target 0, or 1 at a fixed offset) */
 	uint8_t pad[2];
 };
 

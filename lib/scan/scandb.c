@@ -143,9 +143,10 @@ static vg_status write_bodies(struct sigset *set, struct image_writer *w, struct
 		ib[i].target = bs->target;
 		/* ClamAV sends plain patterns of target 0, and of target 1 at a
 		 * fixed offset, to Boyer-Moore; the rest to Aho-Corasick */
-		ib[i].bm_class = bs->target == SIG_TARGET_ANY ||
-				 (bs->target == SIG_TARGET_PE && bs->off.kind != SIG_OFF_ANY &&
-				  !bs->off.floating);
+		ib[i].bm_class = pattern_is_plain(bs->pat) &&
+				 (bs->target == SIG_TARGET_ANY ||
+				  (bs->target == SIG_TARGET_PE && bs->off.kind != SIG_OFF_ANY &&
+				   !bs->off.floating));
 		if (bs->target != SIG_TARGET_ANY)
 			info->exe_needs |= EXE_NEED_TARGETS;
 		if (bs->off.kind >= SIG_OFF_EP_PLUS)

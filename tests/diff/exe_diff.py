@@ -202,6 +202,8 @@ def make_pe(rng, plus, variant):
         secs[-1][3] += 0x800  # SizeOfRawData runs past the end of the file
     if variant == 'section_past_eof' and nsect > 1:
         secs[-1][2] = file_len + 0x1000
+    if variant == 'big':
+        file_len = 300000  # an overlay after the sections: clamscan's large-file rules
     data = unique_fill(rng, file_len)
     # entry point
     k = rng.randrange(0, 0x100)
@@ -423,6 +425,10 @@ def plant(db, rng, fname, data, model, target, other_target):
     valid = secs is not None
     n = len(data)
     used = []
+    # From 256 KiB on, clamscan's Boyer-Moore matcher for PE (plain bytes at a
+    # fixed offset, no ",shift") tries a signature
+    # only at the first offset it allows: SEx then means the section's start.
+    bm_exact = target == 1 and n >= 262144
 
     def body(tag, tgt, offset, at, hit, **kw):
         if hit and at is not None:
@@ -469,12 +475,14 @@ def plant(db, rng, fname, data, model, target, other_target):
             k = rng.randrange(0, room - 12)
             body('s%dfloat' % x, target, 'S%d+%d,5' % (x, k), raw + k + 5, valid)
             k = rng.randrange(0, room - 12)
-            body('se%d' % x, target, 'SE%d' % x, raw + k, valid)
+            body('se%d' % x, target, 'SE%d' % x, raw + k, valid and (k == 0 or not bm_exact))
+            body('se%dstart' % x, target, 'SE%d' % x, raw, valid)
             # a start in the section's last bytes, then past its end only with a shift
             end = raw + rsz
             if end + 12 <= n:
-                body('se%dend' % x, target, 'SE%d' % x, end - 4, valid)
+                body('se%dend' % x, target, 'SE%d' % x, end - 4, valid and not bm_exact)
                 add_body(db, rng, fname, data, 'se%dpast' % x, target, 'SE%d' % x, end + 2, False)
+                # ",3" sends it to Aho-Corasick, which keeps the whole range
                 body('se%dshift' % x, target, 'SE%d,3' % x, end + 2, valid)
         last = len(secs) - 1
         raw, rsz = secs[last]
@@ -543,7 +551,7 @@ def generate(work, seed):
     os.makedirs(files)
     made = []
     pe_variants = ['plain', 'plain', 'plain', 'bad_name', 'short_dir', 'falign_fallback', 'misaligned_raw',
-                   'truncated_last', 'section_past_eof', 'ep_in_headers', 'ep_nowhere']
+                   'truncated_last', 'section_past_eof', 'ep_in_headers', 'ep_nowhere', 'big']
     i = 0
     for plus in (False, True):
         for v in pe_variants:

@@ -589,11 +589,18 @@ static void imports(void **state)
 	exe_parse_reader(read_mem, &m, PE_LEN, &x);
 	exe_pe_imports(read_mem, &m, PE_LEN, &x, collect, &t, &res, &len);
 	assert_int_equal(res, EXE_IMP_BAD);
-	/* oleaut32 ordinals are named from a table vigil does not carry */
-	build_imports(b, "OLEAUT32.dll", "x", 2);
+	/* oleaut32 ordinals have names too, where its table has one */
+	build_imports(b, "OLEAUT32.dll", "x", 8);
 	exe_parse_reader(read_mem, &m, PE_LEN, &x);
+	memset(&t, 0, sizeof(t));
 	exe_pe_imports(read_mem, &m, PE_LEN, &x, collect, &t, &res, &len);
-	assert_int_equal(res, EXE_IMP_UNKNOWN);
+	assert_int_equal(res, EXE_IMP_OK);
+	assert_string_equal(t.s, "oleaut32.x,oleaut32.variantinit");
+	build_imports(b, "oleaut32.dll", "x", 302);
+	exe_parse_reader(read_mem, &m, PE_LEN, &x);
+	memset(&t, 0, sizeof(t));
+	exe_pe_imports(read_mem, &m, PE_LEN, &x, collect, &t, &res, &len);
+	assert_string_equal(t.s, "oleaut32.x,oleaut32.ord302");
 	/* a directory past the end of the file, or none */
 	build_imports(b, "a.dll", "f", 2);
 	put32(b + 0x98 + 96 + 12, 0x10000, false);
