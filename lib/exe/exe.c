@@ -403,29 +403,32 @@ static void parse_macho(const struct src *s, struct exe_info *out)
 				return;
 			for (uint32_t j = 0; j < n; j++) {
 				uint32_t addr, size, off, align;
-				uint64_t rsz;
+				uint64_t rsz, size64;
+				uint32_t a;
 
 				if (!fetch(s, at, sec, secsz))
 					return;
 				at += secsz;
-				/* ClamAV keeps address and size in 32 bits */
 				if (m64) {
-					uint64_t size64 = get64(sec + 40, be);
-					addr = (uint32_t)get64(sec + 32, be);
+					addr = (uint32_t)get64(sec + 32, be); /* ClamAV keeps 32 bits */
+					size64 = get64(sec + 40, be);
 					off = get32(sec + 48, be);
-					align = 1u << (get32(sec + 52, be) & 31);
-					rsz = size64 + (align - size64 % align) % align;
-					size = (uint32_t)size64;
+					a = get32(sec + 52, be);
 				} else {
-					uint32_t a = get32(sec + 44, be);
 					addr = get32(sec + 32, be);
-					size = get32(sec + 36, be);
+					size64 = get32(sec + 36, be);
 					off = get32(sec + 40, be);
-					if (a >= 31)
-						return; /* "section alignment is malformed" */
-					align = 1u << a;
-					rsz = size + (align - size % align) % align;
+					a = get32(sec + 44, be);
 				}
+				/* ClamAV 1.4: "section alignment or size is malformed" when
+				 * 2^align or the size rounded up to it does not fit 32 bits */
+				if (a >= 32 || size64 > UINT32_MAX)
+					return;
+				align = 1u << a;
+				rsz = size64 + (align - size64 % align) % align;
+				if (rsz > UINT32_MAX)
+					return;
+				size = (uint32_t)size64;
 				add_section(out, nsect, addr, size, off, (uint32_t)rsz);
 				nsect++;
 			}

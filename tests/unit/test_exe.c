@@ -445,9 +445,18 @@ static void macho_rules_and_hostile(void **state)
 	build_macho(b, false, true, 18, 1);
 	put32(b + 28 + 56 + 36, 0x51, true);
 	assert_int_equal(parse(b, MACHO_LEN)->sections[0].raw_size, 0x60);
-	/* alignment 2^31 is malformed for 32-bit files */
+	/* 2^31 is a valid alignment; 2^32, or a size that rounds up past 32
+	 * bits, is "malformed" (ClamAV 1.4); x86: no entry point to map */
+	build_macho(b, false, true, 7, 1);
 	put32(b + 28 + 56 + 44, 31, true);
+	assert_true(parse(b, MACHO_LEN)->valid);
+	put32(b + 28 + 56 + 44, 32, true);
 	assert_false(parse(b, MACHO_LEN)->valid);
+	put32(b + 28 + 56 + 44, 4, true);
+	put32(b + 28 + 56 + 36, 0xfffffff1u, true);
+	assert_false(parse(b, MACHO_LEN)->valid);
+	put32(b + 28 + 56 + 36, 0xfffffff0u, true);
+	assert_true(parse(b, MACHO_LEN)->valid);
 	/* a PC outside every section */
 	build_macho(b, false, true, 18, 2);
 	put32(b + 28 + 56 + 2 * 68 + 16, 0x9000, true);
