@@ -204,59 +204,73 @@ static uint64_t sat_add(uint64_t a, uint64_t b)
 /* Where a signature's first part may start in this layer: [*lo, *hi], as
  * ClamAV's cli_caloff resolves it. false when nowhere: an offset past the
  * start of the file, a missing section, or executable headers ClamAV would
- * not use. */
+ * not use. Offsets relative to an executable are computed, as in ClamAV, in
+ * 32 bits: a sum past 4 GiB wraps (values from a hostile file can make it),
+ * and a window whose end wrapped below its start holds nothing. */
 static bool offset_range(const struct scan_ctx *c, uint32_t kind, uint64_t n, uint64_t shift,
 			 uint32_t section, bool bm_class, uint64_t *lo, uint64_t *hi)
 {
 	const struct exe_info *x = &c->exe;
 	uint64_t at;
+	uint32_t n32 = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+	uint32_t s32 = shift > UINT32_MAX ? UINT32_MAX : (uint32_t)shift;
+	uint32_t lo32, hi32;
 
 	switch (kind) {
 	case SIG_OFF_ABS:
-		at = n;
-		break;
+		*lo = n;
+		*hi = sat_add(n, shift);
+		return true;
 	case SIG_OFF_EOF:
 		if (n > c->size)
 			return false;
 		at = c->size - n;
+		*lo = at;
+		*hi = sat_add(at, shift);
+		return true;
+	default:
 		break;
+	}
+	if (!x->valid)
+		return false;
+	switch (kind) {
 	case SIG_OFF_EP_PLUS:
-		if (!x->valid)
-			return false;
-		at = sat_add(x->ep, n);
+		lo32 = (uint32_t)x->ep + n32;
 		break;
 	case SIG_OFF_EP_MINUS:
-		if (!x->valid || n > x->ep)
-			return false;
-		at = x->ep - n;
+		lo32 = (uint32_t)x->ep - n32;
 		break;
 	case SIG_OFF_SX:
 	case SIG_OFF_SE:
-		if (!x->valid || section >= x->nsections || section >= x->described)
+		if (section >= x->nsections || section >= x->described)
 			return false;
+		lo32 = (uint32_t)x->sections[section].raw_off;
 		if (kind == SIG_OFF_SE) {
 			/* anywhere in the section, and shift bytes past it; but from
 			 * 256 KiB on, ClamAV's Boyer-Moore matcher for PE files looks
 			 * only at the first offset a signature allows: the section's
 			 * start (matcher-bm.c, offset mode) */
-			*lo = x->sections[section].raw_off;
-			*hi = bm_class && c->size >= VG_CLAMAV_BM_OFFMODE_SIZE
-				      ? *lo
-				      : sat_add(sat_add(*lo, x->sections[section].raw_size), shift);
-			return true;
+			hi32 = bm_class && c->size >= VG_CLAMAV_BM_OFFMODE_SIZE
+				       ? lo32
+				       : lo32 + (uint32_t)x->sections[section].raw_size + s32;
+			goto done;
 		}
-		at = sat_add(x->sections[section].raw_off, n);
+		lo32 += n32;
 		break;
 	case SIG_OFF_SL:
-		if (!x->valid || x->nsections == 0 || x->nsections > x->described)
+		if (x->nsections == 0 || x->nsections > x->described)
 			return false;
-		at = sat_add(x->sections[x->nsections - 1].raw_off, n);
+		lo32 = (uint32_t)x->sections[x->nsections - 1].raw_off + n32;
 		break;
 	default:
 		return false;
 	}
-	*lo = at;
-	*hi = sat_add(at, shift);
+	hi32 = lo32 + s32;
+done:
+	if (hi32 < lo32)
+		return false;
+	*lo = lo32;
+	*hi = hi32;
 	return true;
 }
 

@@ -358,7 +358,7 @@ def make_elf(rng, is64, be, variant):
 # ---------------------------------------------------------------------------
 # Mach-O
 
-def make_macho(rng, is64, be, cpu):
+def make_macho(rng, is64, be, cpu, variant='plain'):
     e = '>' if be else '<'
     size = 0x2000
     data = unique_fill(rng, size)
@@ -370,6 +370,10 @@ def make_macho(rng, is64, be, cpu):
     for i in range(nsect):
         sz = rng.choice([0x100, 0x180, 0x1f0])
         al = rng.choice([2, 4, 8])
+        if i == nsect - 1 and variant in ('align31', 'align32'):
+            al = int(variant[-2:])  # 2^31 fits 32 bits, 2^32 does not: clamscan drops the headers
+        if i == nsect - 1 and variant == 'size_wraps':
+            sz = 0xfffffff1  # rounded up to 2^al it passes 32 bits
         secs.append((0x1000 + off, sz, off, al))
         off += 0x300
     cmds = b''
@@ -410,6 +414,8 @@ def make_macho(rng, is64, be, cpu):
     data[0:len(blob)] = blob
     data = bytes(data)
     model = [(so, sz + (1 << al) - sz % (1 << al) if sz % (1 << al) else sz) for (_, sz, so, al) in secs]
+    if any(al >= 32 or rsz > 0xffffffff for (_, rsz), (_, _, _, al) in zip(model, secs)):
+        return data, {'ep': None, 'sections': None}
     return data, {'ep': ep, 'sections': model}
 
 
@@ -474,9 +480,12 @@ def plant(db, rng, fname, data, model, target, other_target):
             add_body(db, rng, fname, data, 's%dmiss' % x, target, 'S%d+%d' % (x, k + 1), raw + k, False)
             k = rng.randrange(0, room - 12)
             body('s%dfloat' % x, target, 'S%d+%d,5' % (x, k), raw + k + 5, valid)
+            # clamscan computes the window's end in 32 bits: past 4 GiB it wraps
+            # below the start and the window holds nothing
+            inside = (raw + rsz) & 0xffffffff >= raw
             k = rng.randrange(0, room - 12)
-            body('se%d' % x, target, 'SE%d' % x, raw + k, valid and (k == 0 or not bm_exact))
-            body('se%dstart' % x, target, 'SE%d' % x, raw, valid)
+            body('se%d' % x, target, 'SE%d' % x, raw + k, valid and inside and (k == 0 or not bm_exact))
+            body('se%dstart' % x, target, 'SE%d' % x, raw, valid and inside)
             # a start in the section's last bytes, then past its end only with a shift
             end = raw + rsz
             if end + 12 <= n:
@@ -572,9 +581,10 @@ def generate(work, seed):
                 plant(db, rng, fname, data, model, 6, 9)
     for is64 in (False, True):
         for be in (False, True):
-            for cpu in ('x86', 'ppc'):
-                data, model = make_macho(rng, is64, be, cpu)
-                fname = 'macho%d%s_%s_%d' % (64 if is64 else 32, 'be' if be else 'le', cpu, i)
+            for cpu, v in (('x86', 'plain'), ('ppc', 'plain'), ('x86', 'align31'), ('ppc', 'align32'),
+                           ('x86', 'size_wraps')):
+                data, model = make_macho(rng, is64, be, cpu, v)
+                fname = 'macho%d%s_%s_%s_%d' % (64 if is64 else 32, 'be' if be else 'le', cpu, v, i)
                 i += 1
                 made.append((fname, data))
                 plant(db, rng, fname, data, model, 9, 1)
