@@ -196,7 +196,9 @@ enum vg_sig_kind {
 	VG_SIG_BODY = 1,   /* .ndb body pattern */
 	VG_SIG_MD5,        /* whole-file hash signatures */
 	VG_SIG_SHA1,
-	VG_SIG_SHA256
+	VG_SIG_SHA256,
+	VG_SIG_PE_SECTION, /* .mdb/.msb hash of one PE section's bytes */
+	VG_SIG_PE_IMPORT   /* .imp hash of a PE import table */
 };
 
 /* One detection. Valid only during the callback. */
