@@ -18,6 +18,7 @@ enum db_kind {
 	DBK_UNSUPPORTED, /* a ClamAV format this version does not read yet */
 	DBK_BYTECODE,    /* .cbc: never run, by decision (DESIGN.md) */
 	DBK_HASH, DBK_HASH_PUA, DBK_FP, DBK_NDB, DBK_NDB_PUA, DBK_IGN, DBK_IGN2,
+	DBK_MDB, DBK_MDB_PUA, DBK_IMP,
 	DBK_CVD, DBK_CLD, DBK_CUD /* containers: members go through the same dispatch */
 };
 
@@ -31,9 +32,10 @@ static const struct ext_kind exts[] = {
 	{".fp", DBK_FP}, {".sfp", DBK_FP}, {".ndb", DBK_NDB}, {".ndu", DBK_NDB_PUA},
 	{".ign2", DBK_IGN2}, {".ign", DBK_IGN},
 	{".cvd", DBK_CVD}, {".cld", DBK_CLD}, {".cud", DBK_CUD},
-	/* ClamAV formats still to come (logical, containers, executables, ...) */
-	{".mdb", DBK_UNSUPPORTED}, {".msb", DBK_UNSUPPORTED}, {".mdu", DBK_UNSUPPORTED},
-	{".msu", DBK_UNSUPPORTED}, {".imp", DBK_UNSUPPORTED}, {".ldb", DBK_UNSUPPORTED},
+	{".mdb", DBK_MDB}, {".msb", DBK_MDB}, {".mdu", DBK_MDB_PUA}, {".msu", DBK_MDB_PUA},
+	{".imp", DBK_IMP},
+	/* ClamAV formats still to come (logical, ...) */
+	{".ldb", DBK_UNSUPPORTED},
 	{".ldu", DBK_UNSUPPORTED}, {".cdb", DBK_UNSUPPORTED}, {".cbc", DBK_BYTECODE},
 	{".ftm", DBK_UNSUPPORTED}, {".cfg", DBK_UNSUPPORTED}, {".crb", DBK_UNSUPPORTED},
 	{".cat", DBK_UNSUPPORTED}, {".idb", DBK_UNSUPPORTED}, {".pdb", DBK_UNSUPPORTED},
@@ -62,13 +64,13 @@ static const char *base_name(const char *path)
 }
 
 struct snapshot {
-	size_t names, sigs, bodies, hashes, fps, ignores, dbs;
+	size_t names, sigs, bodies, hashes, fps, sections, imports, ignores, dbs;
 };
 
 static struct snapshot take_snapshot(const struct sigset *s)
 {
 	struct snapshot sn = {s->names.len, s->sigs.n, s->bodies.n, s->hashes.n,
-			      s->fps.n, s->ignores.n, s->dbs.n};
+			      s->fps.n, s->sections.n, s->imports.n, s->ignores.n, s->dbs.n};
 	return sn;
 }
 
@@ -87,6 +89,8 @@ static void roll_back(struct sigset *s, const struct snapshot *sn)
 	s->bodies.n = sn->bodies;
 	s->hashes.n = sn->hashes;
 	s->fps.n = sn->fps;
+	s->sections.n = sn->sections;
+	s->imports.n = sn->imports;
 	s->ignores.n = sn->ignores;
 	s->dbs.n = sn->dbs;
 }
@@ -202,6 +206,9 @@ static vg_status load_text(struct sigset *s, const char *path, const char *conta
 	case DBK_NDB_PUA: rc = sigdb_load_ndb(s, &t); break;
 	case DBK_IGN: rc = sigdb_load_ign(s, &t, true); break;
 	case DBK_IGN2: rc = sigdb_load_ign(s, &t, false); break;
+	case DBK_MDB:
+	case DBK_MDB_PUA: rc = sigdb_load_mdb(s, &t); break;
+	case DBK_IMP: rc = sigdb_load_imp(s, &t); break;
 	default: rc = VG_EINVAL; break;
 	}
 	if (rc != VG_OK)
@@ -209,9 +216,8 @@ static vg_status load_text(struct sigset *s, const char *path, const char *conta
 	rec = VEC_AT(&s->dbs, struct db_record, db);
 	if (rec->deferred > before.deferred)
 		vg_log(s->log, VG_LOG_NOTICE,
-		       "%s: %llu signature(s) kept for later: they need file typing or executable "
-		       "parsing (target types other than 0, EP/section offsets), which vigil %s does "
-		       "not do yet",
+		       "%s: %llu signature(s) kept for later: their target types (other than 0, 1, "
+		       "6 and 9) or offsets (VI, $n$) need parsing that vigil %s does not do yet",
 		       path, (unsigned long long)(rec->deferred - before.deferred), VG_VERSION_STRING);
 	observe(s, container, name, DBFILE_LOADED, text, len, &before, rec);
 	return VG_OK;
@@ -255,7 +261,7 @@ static vg_status load_member(void *ctx, const char *name, const uint8_t *data, s
 			(const char *)data, len, NULL, NULL);
 		return VG_OK;
 	}
-	if ((k == DBK_HASH_PUA || k == DBK_NDB_PUA) && !mc->s->detect_pua) {
+	if ((k == DBK_HASH_PUA || k == DBK_NDB_PUA || k == DBK_MDB_PUA) && !mc->s->detect_pua) {
 		mc->npua++;
 		observe(mc->s, mc->container, name, DBFILE_PUA_SKIPPED, (const char *)data, len, NULL,
 			NULL);
@@ -340,6 +346,7 @@ static vg_status load_file(struct sigset *s, const char *path, enum db_kind kind
 		return VG_OK;
 	case DBK_HASH_PUA:
 	case DBK_NDB_PUA:
+	case DBK_MDB_PUA:
 		if (!s->detect_pua) {
 			vg_log(s->log, VG_LOG_DEBUG, "%s: PUA database, loaded only with --detect-pua", path);
 			observe(s, NULL, base_name(path), DBFILE_PUA_SKIPPED, NULL, 0, NULL, NULL);
@@ -498,7 +505,7 @@ static vg_status load_dir(struct sigset *s, const char *path, bool require_db)
 	}
 	if (rc == VG_OK && require_db && nloaded == 0)
 		rc = sigdb_fail(s, VG_ENODB, path, 0, 0,
-				"no supported database files found (expected .hdb .hsb .ndb .fp .sfp .ign2 ...)");
+				"no supported database files found (expected .hdb .hsb .ndb .mdb .imp .fp .sfp .ign2 ...)");
 out:
 	for (size_t i = 0; i < n; i++)
 		vg_free(names[i]);
@@ -523,6 +530,6 @@ vg_status sigset_load(struct sigset *s, const char *path, bool require_db)
 	if (k == DBK_UNKNOWN)
 		return sigdb_fail(s, VG_EFORMAT, path, 0, 0,
 				  "unknown database type: the extension must be one of ClamAV's "
-				  "(.hdb .hsb .ndb .fp .sfp .ign2 ...)");
+				  "(.hdb .hsb .ndb .mdb .imp .fp .sfp .ign2 ...)");
 	return load_file(s, path, k, &loaded);
 }
