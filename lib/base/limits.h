@@ -33,6 +33,12 @@
 #define VG_MIN_MATCH_SIZE 6u          /* ClamAV ignores layers of 5 bytes or less */
 #define VG_SCAN_CHUNK (256u * 1024)    /* bytes read per read(2) */
 #define VG_CLAMAV_WINDOW (128u * 1024) /* ClamAV's SCANBUFF, for match ordering */
+/* Normalised views (lib/unpack/textnorm.c, htmlnorm.c): clamscan's defaults
+ * for MaxScriptNormalize, MaxHTMLNormalize and MaxHTMLNoTags; a larger
+ * layer is matched raw only, as clamscan does. */
+#define VG_MAX_SCRIPT_NORMALIZE (20ull * 1024 * 1024)
+#define VG_MAX_HTML_NORMALIZE (40ull * 1024 * 1024)
+#define VG_MAX_HTML_NOTAGS (8ull * 1024 * 1024)
 
 /* Mail and its encodings (lib/unpack/mime.c, uuencode.c, binhex.c, tnef.c) */
 #define VG_MIME_MAX_DEPTH 32u           /* multipart nesting inside one message */

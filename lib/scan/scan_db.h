@@ -52,6 +52,8 @@ struct img_body {
 	uint32_t part_first; /* index of its first part in SEC_METAS */
 	uint32_t off_kind;
 	uint64_t off_n, off_shift;
+	uint32_t target;    /* ClamAV target type: matched where the layer's type allows it */
+	uint32_t reserved;
 };
 
 /* One (body signature, part) that uses a prefilter literal. */

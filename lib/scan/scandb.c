@@ -139,6 +139,7 @@ static vg_status write_bodies(struct sigset *set, struct image_writer *w, struct
 		ib[i].off_kind = bs->off.kind;
 		ib[i].off_n = bs->off.n;
 		ib[i].off_shift = bs->off.shift;
+		ib[i].target = bs->target;
 		pat_bytes += (len + 7) / 8 * 8;
 		if (pattern_clam_len(bs->pat) > info->clam_maxpatlen)
 			info->clam_maxpatlen = pattern_clam_len(bs->pat);

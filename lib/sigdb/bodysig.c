@@ -1,8 +1,10 @@
 /* Extended body signatures (.ndb, .ndu):
  *   Name:TargetType:Offset:HexSignature[:MinFL[:MaxFL]]
- * Target 0 ("any file") is matched now. Lines for other targets and
- * executable-relative offsets are validated like ClamAV validates them and
- * counted as deferred until file typing and executable parsing exist. */
+ * Every target is matched where the layer's type allows it (filetype_targets,
+ * and the normalised views for targets 3 and 7). Lines for the executable
+ * targets 1, 6 and 9 and executable-relative offsets are validated like
+ * ClamAV validates them and counted as deferred until executable parsing
+ * exists. */
 #include <string.h>
 
 #include "sigdb/sigdb.h"
@@ -192,7 +194,7 @@ static vg_status load_line(struct sigset *s, const struct db_text *t, const char
 				  "ClamAV refuses it too: put two static bytes first",
 				  (unsigned)target);
 	}
-	if (target != 0 || cls != OFFC_PLAIN) {
+	if (target == 1 || target == 6 || target == 9 || cls != OFFC_PLAIN) {
 		pattern_free(pat);
 		db->deferred++;
 		return VG_OK;
@@ -209,6 +211,7 @@ static vg_status load_line(struct sigset *s, const struct db_text *t, const char
 		return VG_ENOMEM;
 	}
 	b->sig = sig;
+	b->target = (uint8_t)target;
 	b->off = off;
 	b->pat = pat; /* transferred */
 	*counted = true;

@@ -30,6 +30,7 @@ struct sig {
 
 struct body_sig {
 	uint32_t sig;
+	uint8_t target;      /* ClamAV target type 0..14 (filetype_targets) */
 	struct sig_offset off;
 	struct pattern *pat; /* owned */
 };
