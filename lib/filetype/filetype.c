@@ -348,8 +348,6 @@ enum ftype filetype_detect(const uint8_t *h, size_t len)
 	    at(h, len, 0, "BM", 2) || at(h, len, 0, "II*\0", 4) || at(h, len, 0, "MM", 2) ||
 	    at(h, len, 0, "\0\0\0\x0cjP  \r\n\x87\n", 12))
 		return FT_GRAPHICS; /* GIF, PNG, JPEG, BMP, TIFF, JPEG 2000 */
-	if (at(h, len, 0, "{ \"Magic\": \"CLAMJSONv0\"", 23))
-		return FT_INTERNAL;
 	if (at(h, len, 0, "FWS", 3) || at(h, len, 0, "CWS", 3) || at(h, len, 0, "ZWS", 3))
 		return FT_SWF;
 	if (at(h, len, 0, "\xca\xfe\xba\xbe\0\0\0", 7)) {

@@ -89,17 +89,22 @@ static void skipped_and_deferred(void **state)
 			 VG_OK);
 	assert_int_equal(fx->set.sigs.n, 1);
 	assert_int_equal(last_db(fx)->skipped, 3);
-	/* other targets, executable offsets, VI and macros wait for later issues */
+	/* executable targets and offsets, VI and macros wait for later issues;
+	 * the other targets load with their target kept */
 	assert_int_equal(load(fx, "E:1:EP+0:" CLAMAV_TAG "\n"
 				  "F:1:*:5b43\n"
 				  "G:6:SE0:" CLAMAV_TAG "\n"
 				  "H:2:*:" CLAMAV_TAG "\n"
 				  "I:1:VI:" CLAMAV_TAG "\n"
 				  "J:0:$1$:" CLAMAV_TAG "\n"
-				  "K:9:S1+20,4:" CLAMAV_TAG "\n"),
+				  "K:9:S1+20,4:" CLAMAV_TAG "\n"
+				  "L:14:EOF-4:" CLAMAV_TAG "\n"),
 			 VG_OK);
-	assert_int_equal(last_db(fx)->deferred, 7);
-	assert_int_equal(fx->set.sigs.n, 1);
+	assert_int_equal(last_db(fx)->deferred, 6);
+	assert_int_equal(fx->set.sigs.n, 3);
+	assert_int_equal(VEC_AT(&fx->set.bodies, struct body_sig, 0)->target, 2);
+	assert_int_equal(VEC_AT(&fx->set.bodies, struct body_sig, 1)->target, 14);
+	assert_int_equal(VEC_AT(&fx->set.bodies, struct body_sig, 1)->off.kind, SIG_OFF_EOF);
 }
 
 static void invalid_lines_fail(void **state)
