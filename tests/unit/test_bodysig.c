@@ -102,9 +102,9 @@ static void skipped_and_deferred(void **state)
 			 VG_OK);
 	assert_int_equal(last_db(fx)->deferred, 6);
 	assert_int_equal(fx->set.sigs.n, 3);
-	assert_int_equal(VEC_AT(&fx->set.bodies, struct body_sig, 0)->target, 2);
-	assert_int_equal(VEC_AT(&fx->set.bodies, struct body_sig, 1)->target, 14);
-	assert_int_equal(VEC_AT(&fx->set.bodies, struct body_sig, 1)->off.kind, SIG_OFF_EOF);
+	assert_int_equal(VEC_AT(&fx->set.bodies, struct body_sig, 1)->target, 2);
+	assert_int_equal(VEC_AT(&fx->set.bodies, struct body_sig, 2)->target, 14);
+	assert_int_equal(VEC_AT(&fx->set.bodies, struct body_sig, 2)->off.kind, SIG_OFF_EOF);
 }
 
 static void invalid_lines_fail(void **state)
