@@ -67,7 +67,12 @@ vg_status view_measure(struct view *v, const struct scan_input *src, uint64_t si
 
 	memset(out, 0, sizeof(*out));
 	memset(&ho, 0, sizeof(ho));
-	ho.cap = SIZE_MAX; /* count only */
+	v->cached_text = v->cached_html = false;
+	v->cached_src = src;
+	/* keep the output if the layer comes in one piece and it fits */
+	ho.nocomment = v->out2;
+	ho.notags = v->out3;
+	ho.cap = VIEW_OUT_CAP;
 	start(v, src, size, utf16);
 	filetype_html_scan_init(&hs);
 	while (!v->src_eof) {
@@ -75,22 +80,35 @@ vg_status view_measure(struct view *v, const struct scan_input *src, uint64_t si
 		if (rc != VG_OK)
 			return rc;
 		if (text) {
-			out->text += textnorm_run(&v->tn, v->in, v->in_len, v->out);
+			size_t n = textnorm_run(&v->tn, v->in, v->in_len, v->out2);
+			v->cached_text = out->text == 0 && v->src_eof;
+			v->cached_len2 = n;
+			out->text += n;
 			if (!out->html_tag)
 				out->html_tag = filetype_html_scan(&hs, v->in, v->in_len);
 		}
 		if (html) {
 			size_t off = 0;
+			bool whole = v->src_eof && ho.nocomment_total == 0 && ho.notags_total == 0;
 			while (off < v->in_len) {
 				off += htmlnorm_run(&v->hn, v->in + off, v->in_len - off, &ho);
-				ho.nocomment_len = ho.notags_len = 0;
+				if (off < v->in_len || !whole) {
+					/* more than fits: count the rest only */
+					whole = false;
+					ho.nocomment = ho.notags = NULL;
+					ho.cap = SIZE_MAX;
+					ho.nocomment_len = ho.notags_len = 0;
+				}
 			}
+			v->cached_html = whole;
 		}
 	}
 	if (html) {
 		htmlnorm_finish(&v->hn, &ho);
 		out->nocomment = ho.nocomment_total;
 		out->notags = ho.notags_total;
+		v->cached_len2 = ho.nocomment_len;
+		v->cached_len3 = ho.notags_len;
 	}
 	return VG_OK;
 }
@@ -100,6 +118,12 @@ void view_begin(struct view *v, enum view_kind k, const struct scan_input *src, 
 {
 	v->kind = k;
 	start(v, src, size, utf16);
+	if (src == v->cached_src && ((k == VIEW_TEXT && v->cached_text) || (k != VIEW_TEXT && v->cached_html))) {
+		size_t n = k == VIEW_HTML_NOTAGS ? v->cached_len3 : v->cached_len2;
+		memcpy(v->out, k == VIEW_HTML_NOTAGS ? v->out3 : v->out2, n);
+		v->out_len = n;
+		v->src_eof = v->finished = true;
+	}
 }
 
 /* Produces the next piece of output into v->out. */

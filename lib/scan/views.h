@@ -27,6 +27,13 @@ struct view {
 	size_t in_len, in_off;
 	uint8_t out[VIEW_OUT_CAP];
 	size_t out_len, out_off;
+	/* A layer read in one piece is normalised once: the measuring pass
+	 * keeps its output here (text or nocomment in out2, notags in out3)
+	 * when it fits, and view_begin serves it from there. */
+	uint8_t out2[VIEW_OUT_CAP], out3[VIEW_OUT_CAP];
+	const struct scan_input *cached_src;
+	bool cached_text, cached_html;
+	size_t cached_len2, cached_len3;
 };
 
 struct view_sizes {
