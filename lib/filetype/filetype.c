@@ -268,10 +268,20 @@ static bool is_mail(const uint8_t *h, size_t len)
 		"From:", "Received:", "Return-Path:", "Message-ID:", "Subject:", "To:",
 		"Delivered-To:", "MIME-Version:", "Content-Type:", "X-", "Date:", "Reply-To:",
 	};
+	/* ClamAV's built-in mail magic, at offset 0, exactly as cased there */
+	static const char *const magic[] = {
+		">From ", "Date: ", "Delivered-To: ", "Delivery-date: ", "Envelope-to: ", "For: ",
+		"From ", "From: ", "Hi. This is the qmail-send", "Message-ID: ", "Message-Id: ",
+		"Received: ", "Received-SPF: ", "Return-Path: ", "Return-path: ", "Subject: ", "To: ",
+		"X-Apparently-To: ", "X-EVS", "X-Envelope-From: ", "X-Original-To: ", "X-Real-To: ",
+		"X-Sieve: ", "X-Symantec-", "X-UIDL: ", "v:\nReceived: ", "v:\r\nReceived: ",
+	};
 	size_t pos = 0, good = 0;
 
-	if (at(h, len, 0, "From ", 5))
-		return true;
+	for (size_t i = 0; i < VG_ARRAY_LEN(magic); i++)
+		if (at(h, len, 0, magic[i], strlen(magic[i])))
+			return true;
+	/* and, beyond ClamAV, a run of header lines it would take for text */
 	for (int line = 0; line < 8 && pos < len; line++) {
 		bool known = false;
 		for (size_t i = 0; i < VG_ARRAY_LEN(headers); i++)

@@ -701,7 +701,6 @@ struct scan_job {
 	bool stop;               /* nothing more to report or scan */
 	size_t depth;
 	const char *path[VG_MAX_CONTAINER_DEPTH + 1]; /* names of layers 1..depth */
-	uint8_t types[VG_MAX_CONTAINER_DEPTH + 1];    /* enum ftype of layers 0..depth-1 */
 };
 
 static void emit(struct scan_job *job, struct vg_match *m)
@@ -851,9 +850,6 @@ static vg_status match_layer(struct scan_ctx *c, struct scan_job *job, const str
 			memcpy(c->head, chunk, c->head_len);
 			c->type = filetype_detect(c->head, c->head_len);
 			c->targets |= filetype_targets(c->type);
-			/* clamscan matches text inside mail with the mail signatures too */
-			if (is_text_type(c->type) && job->depth && job->types[job->depth - 1] == FT_MAIL)
-				c->targets |= FILETYPE_TARGET(4);
 		}
 		c->len += got;
 		pos += got;
@@ -1090,11 +1086,13 @@ static vg_status scan_view(struct scan_ctx *c, struct scan_job *job, const struc
 			   uint32_t targets)
 {
 	bool allowlisted;
+	vg_status rc;
 
 	if (job->stop)
 		return VG_OK;
 	view_begin(c->view, k, in, size, utf16);
-	return match_layer(c, job, in, c->view, targets, view_size, &allowlisted);
+	rc = match_layer(c, job, in, c->view, targets, view_size, &allowlisted);
+	return rc == VG_EIO ? VG_OK : rc; /* the file changed under us: what matched stands */
 }
 
 /* What clamscan matches besides the raw bytes: text is normalised and
@@ -1176,7 +1174,6 @@ static vg_status scan_layer(struct scan_ctx *c, struct scan_job *job, const stru
 		return rc;
 	type = c->type;
 	size = c->size; /* what was read: the file may have shrunk */
-	job->types[job->depth] = (uint8_t)type;
 	rc = scan_views(c, job, in, type, size);
 	if (rc != VG_OK || job->stop)
 		return rc;

@@ -91,7 +91,26 @@ OTHER = {
     "Main.class": b"\xca\xfe\xba\xbe\x00\x00\x00\x34" + bytes(8) + b"JAVA MARKER" + bytes(60),
     "props.json": b"{ \"Magic\": \"CLAMJSONv0\", \"x\": \"INTERNAL MARKER\" }\n" + bytes(0),
     "blob.bin": bytes(range(256)) + b"BIN MARKER" + bytes(64),
+    "attach.eml": b"From: a@b.example\nTo: c@d.example\nSubject: files\nMIME-Version: 1.0\n"
+                  b"Content-Type: multipart/mixed; boundary=XX\n\n--XX\nContent-Type: text/plain\n\n"
+                  b"see attached\n--XX\nContent-Type: application/octet-stream; name=a.txt\n"
+                  b"Content-Transfer-Encoding: base64\n\n"
+                  + __import__("base64").encodebytes(b"Attached TEXT Body\tWith  SPACES\n" * 3)
+                  + b"--XX--\n",
 }
+
+
+def zipped(name, data):
+    import io
+    import zipfile
+    b = io.BytesIO()
+    with zipfile.ZipFile(b, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(name, data)
+    return b.getvalue()
+
+
+OTHER["text.zip"] = zipped("inner.txt", b"Zipped TEXT\n\n  Inside\n" * 5)
+OTHER["page.zip"] = zipped("inner.html", b"<html><b>Zipped</b> &amp; HTML</html>")
 
 # (name, target, hex) -- each names what it should and should not match
 SIGS = [
@@ -142,6 +161,12 @@ SIGS = [
     ("X14.NotBin", 14, h("JAVA MARKER")),
     ("U8.Unused", 8, h("BIN MARKER")),
     ("A0.Bin", 0, h("BIN MARKER")),
+    # inside containers: text in mail (targets 4 and 7), text and HTML in zip
+    ("M4.NotAttached", 4, h("Attached TEXT Body\tWith")),  # mail targets: the message only
+    ("M7.Attached", 7, h("attached text body with spaces")),
+    ("Z7.Text", 7, h("zipped text inside zipped")),
+    ("Z3.Html", 3, h("<b>zipped</b>& html")),
+    ("Z0.HtmlNoTags", 0, h(" zipped html ")),
 ]
 
 # Deliberate divergences: (file, signature) -> why
