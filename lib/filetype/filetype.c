@@ -213,13 +213,17 @@ static bool html_scan_buf(struct html_tag_scan *s, const uint8_t *p, size_t n, s
 				return false;
 			i = (size_t)(q - p);
 		}
-		if (p[i] == '<') {
-			for (size_t t = 0; t < VG_ARRAY_LEN(html_tags); t++) {
-				size_t tl = strlen(html_tags[t]);
-				if (n - i >= tl && memcmp(p + i, html_tags[t], tl) == 0)
-					return s->found = true;
+		if (p[i] == '<' && n - i >= 3) {
+			uint8_t c1 = (uint8_t)(p[i + 1] | 0x20);
+			/* every pattern's letter after '<' is one of these */
+			if (c1 == 'h' || c1 == 'i' || c1 == 'o' || c1 == 's' || c1 == 't') {
+				for (size_t t = 0; t < VG_ARRAY_LEN(html_tags); t++) {
+					size_t tl = strlen(html_tags[t]);
+					if (n - i >= tl && memcmp(p + i, html_tags[t], tl) == 0)
+						return s->found = true;
+				}
 			}
-			if (n - i >= 3 && (p[i + 1] | 0x20) == 'a' && p[i + 2] == ' ') {
+			if (c1 == 'a' && p[i + 2] == ' ') {
 				s->seen_a = true;
 				i += 3;
 				continue;
