@@ -1106,25 +1106,29 @@ static vg_status scan_views(struct scan_ctx *c, struct scan_job *job, const stru
 {
 	const uint32_t t0 = FILETYPE_TARGET(0);
 	bool text = is_text_type(type), html = type == FT_HTML || type == FT_HTML_UTF16;
+	/* clamscan looks for HTML (scripts) hidden in GIF images too */
+	bool gif = type == FT_GRAPHICS && c->head_len >= 3 && memcmp(c->head, "GIF", 3) == 0;
 	bool utf16 = type == FT_HTML_UTF16;
 	uint64_t nsize = utf16 ? size / 2 : size;
 	struct view_sizes vs;
 	vg_status rc;
 
-	if ((!text && !html) || nsize > VG_MAX_HTML_NORMALIZE)
+	if ((!text && !html && !gif) || nsize > VG_MAX_HTML_NORMALIZE)
 		return VG_OK;
 	if (!c->view) {
 		c->view = vg_malloc(sizeof(*c->view));
 		if (!c->view)
 			return VG_ENOMEM;
 	}
-	if (text) {
+	if (text || gif) {
 		rc = view_measure(c->view, in, size, false, true, false, &vs);
 		if (rc != VG_OK)
 			return rc == VG_EIO ? VG_OK : rc;
-		/* ClamAV looks for HTML in the whole of ASCII text only */
-		if (vs.html_tag && type == FT_TEXT)
+		/* ClamAV looks for HTML in the whole of ASCII text and GIF only */
+		if (vs.html_tag && (type == FT_TEXT || gif))
 			html = true;
+		else if (gif)
+			return VG_OK;
 		else if (size <= VG_MAX_SCRIPT_NORMALIZE)
 			return scan_view(c, job, in, VIEW_TEXT, false, size, vs.text,
 					 t0 | FILETYPE_TARGET(7));

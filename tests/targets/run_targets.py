@@ -83,6 +83,7 @@ OTHER = {
     "ole2.doc": bytes.fromhex("d0cf11e0a1b11ae1") + bytes(8) + b"OLE2 stream MARKER" + bytes(600),
     "doc.pdf": b"%PDF-1.4\n1 0 obj << /S /JavaScript /JS (app.alert) >> endobj\ntrailer <<>>\n%%EOF\n",
     "img.gif": b"GIF89a\x01\x00\x01\x00" + b"GIF MARKER" + bytes(60),
+    "script.gif": b"GIF89a\x01\x00\x01\x00" + bytes(40) + b"<script>Evil = 'GIF'</script>" + bytes(10),
     "img.png": b"\x89PNG\r\n\x1a\n" + bytes(8) + b"PNG MARKER" + bytes(60),
     "img.jpg": b"\xff\xd8\xff\xe0" + bytes(8) + b"JPG MARKER" + bytes(60),
     "img.bmp": b"BM" + bytes(12) + b"BMP MARKER" + bytes(60),
@@ -152,6 +153,7 @@ SIGS = [
     ("G5.Bmp", 5, h("BMP MARKER")),
     ("G5.Tif", 5, h("TIF MARKER")),
     ("G5.NotGraphics", 5, h("SWF MARKER")),
+    ("G3.GifScript", 3, h('<script>evil="gif"</script>')),
     ("P10.Js", 10, h("/JavaScript /JS")),
     ("P10.NotPdf", 10, h("GIF MARKER")),
     ("F11.Swf", 11, h("SWF MARKER")),
@@ -233,7 +235,7 @@ def main():
 
         # 1. normaliser output, byte for byte
         compared = 0
-        for name in sorted(list(HTML) + list(TEXT)):
+        for name in sorted(list(HTML) + list(TEXT) + ["script.gif"]):
             path = os.path.join(fdir, name)
             clam = clam_temps(a.clamscan, db, path, tmp)
             if not clam:
