@@ -77,6 +77,26 @@ TEXT = {
     "long_lines.txt": (b"Long LINE " * 2000 + b"\n") * 3,
 }
 
+# Random HTML from pieces that exercise every state of the normaliser (seeded,
+# so the files are the same on every run); under 8 KiB, below the size where
+# clamscan's reader pieces make a difference (docs/compatibility.md).
+ATOMS = [b"<a href='x y'>", b"<IMG SRC=\"data:a,b\">", b"<img src=u>", b"&lt;", b"&#x41;",
+         b"&#", b"&", b"&nbsp;", b"&Eacute;", b"&bogus;", b"<!--", b"-->", b"<!x>",
+         b"<script>", b"</script>", b"<SCRIPT language=x>", b"'", b"\"", b" ", b"  ",
+         b"\n", b"\r\n", b"\t", b"<", b">", b"=", b"/", b"\xe3\x80\x82", b"\xa1C",
+         b"\xc3\xa9", b"\xff", b"Word", b"text", b"<p class=a>", b"</p>", b"%41", b"\x00",
+         b"\x01", b"<b>", b"<a>", b"</a>", b"<div id='q\"r'>", b"&#65;", b"&#x3002;", b";"]
+
+
+def random_html(seed, n):
+    import random
+    r = random.Random(seed)
+    return b"<html>" + b"".join(r.choice(ATOMS) for _ in range(n))
+
+
+for _i in range(24):
+    HTML["random%02d.html" % _i] = random_html(_i, 60 + 25 * _i)
+
 OTHER = {
     "mail.eml": b"From: a@b.example\nTo: c@d.example\nSubject: Buy Now\nMIME-Version: 1.0\n\n"
                 b"Hello FRIEND, buy now\n",
