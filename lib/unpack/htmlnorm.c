@@ -211,6 +211,34 @@ static void dump_entity(struct sink *s, bool in_val)
 	}
 }
 
+/* Back to the state that was waiting for this one to finish. */
+static void resume(struct htmlnorm *h)
+{
+	h->state = h->next_state;
+	h->next_state = S_BAD;
+}
+
+/* notags: one space where a tag, white space or a reference interrupts the
+ * text (none inside scripts, never two in a row). */
+static void text_gap(struct sink *s)
+{
+	if (!s->h->text_space && !s->h->in_script) {
+		nt(s, ' ');
+		s->h->text_space = true;
+	}
+}
+
+/* After '=': a tag argument's value follows. */
+static bool start_value(struct sink *s)
+{
+	nc(s, '=');
+	s->h->state = S_SKIP_WS;
+	s->h->quoted = NOT_QUOTED;
+	s->h->val_len = 0;
+	s->h->next_state = S_TAG_ARG_VAL;
+	return true;
+}
+
 /* One step of the machine on byte c; true when c was consumed. */
 static bool step(struct sink *s, uint8_t c)
 {
@@ -221,16 +249,14 @@ static bool step(struct sink *s, uint8_t c)
 	case S_SKIP_WS:
 		if (is_space(c))
 			return true;
-		h->state = h->next_state;
-		h->next_state = S_BAD;
+		resume(h);
 		return false;
 	case S_TRIM_WS:
 		if (is_space(c))
 			return true;
 		if (!h->in_script)
 			nc(s, ' ');
-		h->state = h->next_state;
-		h->next_state = S_BAD;
+		resume(h);
 		return false;
 	case S_8BIT:
 		if (c < 0x80 || h->mbchar >= 0x10000) {
@@ -266,29 +292,20 @@ static bool step(struct sink *s, uint8_t c)
 	case S_NORM:
 		if (c == '<') {
 			nc(s, '<');
-			if (!h->in_script && !h->text_space) {
-				nt(s, ' ');
-				h->text_space = true;
-			}
+			text_gap(s);
 			h->state = S_SKIP_WS;
 			h->tag_len = 0;
 			h->next_state = S_TAG;
 			return true;
 		}
 		if (is_space(c)) {
-			if (!h->text_space && !h->in_script) {
-				nt(s, ' ');
-				h->text_space = true;
-			}
+			text_gap(s);
 			h->state = S_TRIM_WS;
 			h->next_state = S_NORM;
 			return false;
 		}
 		if (c == '&') {
-			if (!h->text_space && !h->in_script) {
-				nt(s, ' ');
-				h->text_space = true;
-			}
+			text_gap(s);
 			h->state = S_CHAR_REF;
 			h->next_state = S_NORM;
 			return true;
@@ -346,14 +363,8 @@ static bool step(struct sink *s, uint8_t c)
 		h->next_state = h->in_script ? S_PROCESS_TAG : S_TAG_ARG;
 		return false;
 	case S_TAG_ARG:
-		if (c == '=') {
-			nc(s, '=');
-			h->state = S_SKIP_WS;
-			h->quoted = NOT_QUOTED;
-			h->val_len = 0;
-			h->next_state = S_TAG_ARG_VAL;
-			return true;
-		}
+		if (c == '=')
+			return start_value(s);
 		if (is_space(c)) {
 			h->state = S_SKIP_WS;
 			h->next_state = S_TAG_ARG_EQUAL;
@@ -374,14 +385,8 @@ static bool step(struct sink *s, uint8_t c)
 			h->arg[h->arg_len++] = (char)lower(c);
 		return true;
 	case S_TAG_ARG_EQUAL:
-		if (c == '=') {
-			nc(s, '=');
-			h->state = S_SKIP_WS;
-			h->quoted = NOT_QUOTED;
-			h->val_len = 0;
-			h->next_state = S_TAG_ARG_VAL;
-			return true;
-		}
+		if (c == '=')
+			return start_value(s);
 		if (h->arg_len > 0)
 			add_arg(h, false);
 		h->arg_len = 0;
@@ -505,8 +510,7 @@ static bool step(struct sink *s, uint8_t c)
 				nc(s, ';');
 			}
 			h->ent_len = 0;
-			h->state = h->next_state;
-			h->next_state = S_BAD;
+			resume(h);
 			return true;
 		}
 		if ((is_alnum(c) || c == '_' || c == ':' || c == '-') && h->ent_len < HTMLNORM_ARG_MAX) {
@@ -514,8 +518,7 @@ static bool step(struct sink *s, uint8_t c)
 			return true;
 		}
 		dump_entity(s, in_val);
-		h->state = h->next_state;
-		h->next_state = S_BAD;
+		resume(h);
 		h->ent_len = 0;
 		return false;
 	case S_NUM_REF:
@@ -532,8 +535,7 @@ static bool step(struct sink *s, uint8_t c)
 				uint8_t b[8];
 				nc_str(s, b, u16_form((uint16_t)h->value, b));
 			}
-			h->state = h->next_state;
-			h->next_state = S_BAD;
+			resume(h);
 			return true;
 		}
 		if (is_digit(c) || (h->hex && is_xdigit(c))) {
@@ -545,23 +547,20 @@ static bool step(struct sink *s, uint8_t c)
 				h->value *= 10;
 			} else {
 				nc(s, (uint8_t)h->value);
-				h->state = h->next_state;
-				h->next_state = S_BAD;
+				resume(h);
 				return true;
 			}
 			inc = is_digit(c) ? (uint64_t)(c - '0') : (uint64_t)(lower(c) - 'a' + 10);
 			if (h->value > (uint64_t)INT64_MAX - inc) {
 				nc(s, (uint8_t)h->value);
-				h->state = h->next_state;
-				h->next_state = S_BAD;
+				resume(h);
 				return true;
 			}
 			h->value += inc;
 			return true;
 		}
 		nc(s, (uint8_t)h->value);
-		h->state = h->next_state;
-		h->next_state = S_BAD;
+		resume(h);
 		return false;
 	case S_DATA_TYPE:
 		if (c == '\'' || c == '"') {
