@@ -126,6 +126,7 @@ void scan_ctx_free(struct scan_ctx *c)
 	vg_free(c->pending.items);
 	vg_free(c->found.items);
 	vg_free(c->emitted.items);
+	view_free(c->view);
 	vg_free(c->view);
 	vg_free(c);
 }
@@ -1116,7 +1117,7 @@ static vg_status scan_views(struct scan_ctx *c, struct scan_job *job, const stru
 	if ((!text && !html && !gif) || nsize > VG_MAX_HTML_NORMALIZE)
 		return VG_OK;
 	if (!c->view) {
-		c->view = vg_malloc(sizeof(*c->view));
+		c->view = vg_calloc(1, sizeof(*c->view));
 		if (!c->view)
 			return VG_ENOMEM;
 	}

@@ -58,21 +58,40 @@ static void start(struct view *v, const struct scan_input *src, uint64_t size, b
 	htmlnorm_init(&v->hn);
 }
 
+/* Room for at least need more bytes in keep[i], growing it up to
+ * VIEW_KEEP_MAX; false when that is not possible. */
+static bool keep_room(struct view *v, int i, size_t need)
+{
+	size_t cap;
+	uint8_t *p;
+
+	if (v->keep_cap[i] - v->keep_len[i] >= need)
+		return true;
+	cap = v->keep_cap[i] ? v->keep_cap[i] : VIEW_OUT_CAP;
+	while (cap - v->keep_len[i] < need)
+		cap *= 2;
+	if (cap > VIEW_KEEP_MAX)
+		return false;
+	p = vg_realloc(v->keep[i], cap);
+	if (!p)
+		return false; /* not kept: the view is produced again instead */
+	v->keep[i] = p;
+	v->keep_cap[i] = cap;
+	return true;
+}
+
 vg_status view_measure(struct view *v, const struct scan_input *src, uint64_t size, bool utf16,
 		       bool text, bool html, struct view_sizes *out)
 {
 	struct html_tag_scan hs;
 	struct htmlnorm_out ho;
+	bool keeping = true;
 	vg_status rc;
 
 	memset(out, 0, sizeof(*out));
 	memset(&ho, 0, sizeof(ho));
-	v->cached_text = v->cached_html = false;
-	v->cached_src = src;
-	/* keep the output if the layer comes in one piece and it fits */
-	ho.nocomment = v->out2;
-	ho.notags = v->out3;
-	ho.cap = VIEW_OUT_CAP;
+	v->kept_src = src;
+	v->keep_len[0] = v->keep_len[1] = 0;
 	start(v, src, size, utf16);
 	filetype_html_scan_init(&hs);
 	while (!v->src_eof) {
@@ -80,36 +99,54 @@ vg_status view_measure(struct view *v, const struct scan_input *src, uint64_t si
 		if (rc != VG_OK)
 			return rc;
 		if (text) {
-			size_t n = textnorm_run(&v->tn, v->in, v->in_len, v->out2);
-			v->cached_text = out->text == 0 && v->src_eof;
-			v->cached_len2 = n;
+			size_t n;
+			/* text never grows: the input length is room enough */
+			keeping = keeping && keep_room(v, 0, v->in_len);
+			n = textnorm_run(&v->tn, v->in, v->in_len,
+					 keeping ? v->keep[0] + v->keep_len[0] : v->out);
+			if (keeping)
+				v->keep_len[0] += n;
 			out->text += n;
 			if (!out->html_tag)
 				out->html_tag = filetype_html_scan(&hs, v->in, v->in_len);
 		}
 		if (html) {
 			size_t off = 0;
-			bool whole = v->src_eof && ho.nocomment_total == 0 && ho.notags_total == 0;
 			while (off < v->in_len) {
-				off += htmlnorm_run(&v->hn, v->in + off, v->in_len - off, &ho);
-				if (off < v->in_len || !whole) {
-					/* more than fits: count the rest only */
-					whole = false;
-					ho.nocomment = ho.notags = NULL;
+				keeping = keeping && keep_room(v, 0, 2 * HTMLNORM_MAX_STEP) &&
+					  keep_room(v, 1, 2 * HTMLNORM_MAX_STEP);
+				ho.nocomment = keeping ? v->keep[0] + v->keep_len[0] : NULL;
+				ho.notags = keeping ? v->keep[1] + v->keep_len[1] : NULL;
+				if (keeping) {
+					size_t r0 = v->keep_cap[0] - v->keep_len[0];
+					size_t r1 = v->keep_cap[1] - v->keep_len[1];
+					ho.cap = r0 < r1 ? r0 : r1;
+				} else {
 					ho.cap = SIZE_MAX;
-					ho.nocomment_len = ho.notags_len = 0;
+				}
+				ho.nocomment_len = ho.notags_len = 0;
+				off += htmlnorm_run(&v->hn, v->in + off, v->in_len - off, &ho);
+				if (keeping) {
+					v->keep_len[0] += ho.nocomment_len;
+					v->keep_len[1] += ho.notags_len;
 				}
 			}
-			v->cached_html = whole;
 		}
 	}
 	if (html) {
+		keeping = keeping && keep_room(v, 0, HTMLNORM_MAX_STEP);
+		ho.nocomment = keeping ? v->keep[0] + v->keep_len[0] : NULL;
+		ho.notags = NULL;
+		ho.cap = keeping ? v->keep_cap[0] - v->keep_len[0] : SIZE_MAX;
+		ho.nocomment_len = ho.notags_len = 0;
 		htmlnorm_finish(&v->hn, &ho);
+		if (keeping)
+			v->keep_len[0] += ho.nocomment_len;
 		out->nocomment = ho.nocomment_total;
 		out->notags = ho.notags_total;
-		v->cached_len2 = ho.nocomment_len;
-		v->cached_len3 = ho.notags_len;
 	}
+	v->kept_text = text && keeping;
+	v->kept_html = html && keeping;
 	return VG_OK;
 }
 
@@ -118,12 +155,21 @@ void view_begin(struct view *v, enum view_kind k, const struct scan_input *src, 
 {
 	v->kind = k;
 	start(v, src, size, utf16);
-	if (src == v->cached_src && ((k == VIEW_TEXT && v->cached_text) || (k != VIEW_TEXT && v->cached_html))) {
-		size_t n = k == VIEW_HTML_NOTAGS ? v->cached_len3 : v->cached_len2;
-		memcpy(v->out, k == VIEW_HTML_NOTAGS ? v->out3 : v->out2, n);
-		v->out_len = n;
+	v->serve = NULL;
+	if (src == v->kept_src && ((k == VIEW_TEXT && v->kept_text) || (k != VIEW_TEXT && v->kept_html))) {
+		int i = k == VIEW_HTML_NOTAGS ? 1 : 0;
+		v->serve = v->keep[i];
+		v->serve_len = v->keep_len[i];
 		v->src_eof = v->finished = true;
 	}
+}
+
+void view_free(struct view *v)
+{
+	if (!v)
+		return;
+	vg_free(v->keep[0]);
+	vg_free(v->keep[1]);
 }
 
 /* Produces the next piece of output into v->out. */
@@ -169,6 +215,14 @@ static vg_status produce(struct view *v)
 vg_status view_pull(struct view *v, uint8_t *dst, size_t want, size_t *got)
 {
 	*got = 0;
+	if (v->serve) {
+		size_t n = v->serve_len - v->out_off < want ? v->serve_len - v->out_off : want;
+		if (n)
+			memcpy(dst, v->serve + v->out_off, n);
+		v->out_off += n;
+		*got = n;
+		return VG_OK;
+	}
 	while (*got < want) {
 		size_t n;
 		if (v->out_off == v->out_len) {

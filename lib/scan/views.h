@@ -14,6 +14,7 @@ enum view_kind { VIEW_TEXT, VIEW_HTML_NOCOMMENT, VIEW_HTML_NOTAGS };
 
 #define VIEW_IN_CHUNK (64u * 1024)  /* even: UTF-16 pairs never straddle it */
 #define VIEW_OUT_CAP (64u * 1024)
+#define VIEW_KEEP_MAX (4u * 1024 * 1024) /* per view kept from measuring */
 
 struct view {
 	enum view_kind kind;
@@ -27,13 +28,16 @@ struct view {
 	size_t in_len, in_off;
 	uint8_t out[VIEW_OUT_CAP];
 	size_t out_len, out_off;
-	/* A layer read in one piece is normalised once: the measuring pass
-	 * keeps its output here (text or nocomment in out2, notags in out3)
-	 * when it fits, and view_begin serves it from there. */
-	uint8_t out2[VIEW_OUT_CAP], out3[VIEW_OUT_CAP];
-	const struct scan_input *cached_src;
-	bool cached_text, cached_html;
-	size_t cached_len2, cached_len3;
+	/* The measuring pass keeps what it produces (text or nocomment in
+	 * keep[0], notags in keep[1]) while that stays under VIEW_KEEP_MAX;
+	 * view_begin then serves the view from there instead of normalising
+	 * the layer again. */
+	uint8_t *keep[2];
+	size_t keep_cap[2], keep_len[2];
+	const struct scan_input *kept_src;
+	bool kept_text, kept_html;
+	const uint8_t *serve;    /* the kept bytes this view is served from */
+	size_t serve_len;
 };
 
 struct view_sizes {
@@ -50,5 +54,7 @@ void view_begin(struct view *v, enum view_kind k, const struct scan_input *src, 
 		bool utf16);
 /* Up to want bytes of the view into dst; *got is 0 only at its end. */
 vg_status view_pull(struct view *v, uint8_t *dst, size_t want, size_t *got);
+/* A view set up with all-zero bytes; view_free releases what it kept. */
+void view_free(struct view *v);
 
 #endif

@@ -649,6 +649,43 @@ static size_t room(const struct htmlnorm_out *o)
 	return used < o->cap ? o->cap - used : 0;
 }
 
+/* Bytes that S_NORM copies, lower-cased, to both outputs and nothing else
+ * (outside scripts; inside, ' is special too, so it is never plain). */
+static bool plain(uint8_t c)
+{
+	return c > 0x20 && c < 0x80 && c != '<' && c != '&' && c != '\'';
+}
+
+/* A run of plain bytes in S_NORM, written in one go: what step() does for
+ * each of them. Returns the bytes taken. */
+static size_t plain_run(struct htmlnorm *h, const uint8_t *in, size_t len, struct htmlnorm_out *o)
+{
+	size_t r = room(o) - HTMLNORM_MAX_STEP, n = 0;
+
+	while (n < len && n < r && plain(in[n]))
+		n++;
+	if (n == 0)
+		return 0;
+	if (h->held)
+		put_nc_now(o, h->held_byte);
+	if (o->nocomment)
+		for (size_t k = 0; k + 1 < n; k++)
+			o->nocomment[o->nocomment_len + k] = lower(in[k]);
+	o->nocomment_len += n - 1;
+	o->nocomment_total += n - 1;
+	h->held_byte = lower(in[n - 1]);
+	h->held = true;
+	if (!h->in_script) {
+		if (o->notags)
+			for (size_t k = 0; k < n; k++)
+				o->notags[o->notags_len + k] = lower(in[k]);
+		o->notags_len += n;
+		o->notags_total += n;
+		h->text_space = false;
+	}
+	return n;
+}
+
 size_t htmlnorm_run(struct htmlnorm *h, const uint8_t *in, size_t len, struct htmlnorm_out *out)
 {
 	struct sink s = {h, out};
@@ -657,6 +694,11 @@ size_t htmlnorm_run(struct htmlnorm *h, const uint8_t *in, size_t len, struct ht
 
 	while (i < len && room(out) > HTMLNORM_MAX_STEP) {
 		uint8_t c = in[i];
+
+		if (h->state == S_NORM && h->started && plain(c)) {
+			i += plain_run(h, in + i, len - i, out);
+			continue;
+		}
 
 		if (c == 0) { /* ClamAV's reader drops NUL bytes */
 			i++;

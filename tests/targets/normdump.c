@@ -47,7 +47,7 @@ int main(int argc, char **argv)
 	in.fd = fd;
 	in.fd_is_regular = true;
 	in.size = (uint64_t)st.st_size;
-	v = malloc(sizeof(*v));
+	v = calloc(1, sizeof(*v));
 	if (!v || view_measure(v, &in, in.size, utf16, k == VIEW_TEXT, k != VIEW_TEXT, &vs) != VG_OK) {
 		fprintf(stderr, "normdump: cannot read %s\n", argv[argc - 1]);
 		return 1;
@@ -70,6 +70,7 @@ int main(int argc, char **argv)
 			(unsigned long long)want, (unsigned long long)total);
 		return 3;
 	}
+	view_free(v);
 	free(v);
 	close(fd);
 	return 0;
