@@ -57,6 +57,7 @@ static vg_status compile_as_regex(const struct literal *lits, size_t n, hs_datab
 			snprintf(exprs[i] + 4 * j, 5, "\\x%02x", lits[i].bytes[j]);
 		exprs[i][4 * (size_t)lits[i].len] = '\0';
 		ids[i] = (unsigned)i;
+		flags[i] = lits[i].nocase ? HS_FLAG_CASELESS : 0;
 	}
 	if (hs_compile_multi((const char *const *)exprs, flags, ids, (unsigned)n, HS_MODE_STREAM,
 			     NULL, db, &ce) != HS_SUCCESS) {
@@ -90,6 +91,7 @@ static vg_status compile_as_literals(const struct literal *lits, size_t n, hs_da
 		exprs[i] = (const char *)lits[i].bytes;
 		lens[i] = lits[i].len;
 		ids[i] = (unsigned)i;
+		flags[i] = lits[i].nocase ? HS_FLAG_CASELESS : 0;
 	}
 	if (hs_compile_lit_multi(exprs, flags, ids, lens, (unsigned)n, HS_MODE_STREAM, NULL, db,
 				 &ce) != HS_SUCCESS) {

@@ -38,6 +38,7 @@ struct body_state {
 	uint32_t stamp;     /* == scan_ctx.stamp when valid for this scan */
 	uint32_t occ_head;  /* multi-part: list of occurrences (index + 1) */
 	uint32_t nocc;
+	uint32_t nhits;     /* .ldb subsignature: match starts recorded */
 	bool matched;
 	uint64_t start, end; /* of the reported match */
 };
@@ -95,6 +96,14 @@ struct scan_ctx {
 	struct grow occs;     /* struct occ */
 	struct grow pending;  /* struct pending */
 	struct grow found;    /* struct found */
+	struct grow lhits;    /* struct lsig_hit: .ldb content subsignature matches */
+	uint8_t *fold;        /* lower-cased bytes around a hit, for ::i subsignatures */
+	size_t fold_cap;
+	struct exe_info exe;  /* the layer's executable headers, parsed on first need */
+	bool exe_done;
+	uint8_t *ldata;       /* the layer's bytes, read whole for PCRE / byte compare */
+	bool ldata_done;
+	const struct scan_input *in;
 
 	/* the scan in progress */
 	uint64_t base;        /* absolute offset of buf[0] */
@@ -120,6 +129,9 @@ void scan_ctx_free(struct scan_ctx *c)
 	vg_free(c->occs.items);
 	vg_free(c->pending.items);
 	vg_free(c->found.items);
+	vg_free(c->lhits.items);
+	vg_free(c->fold);
+	vg_free(c->ldata);
 	vg_free(c);
 }
 
@@ -135,6 +147,7 @@ vg_status scan_ctx_new(const struct scan_db *db, struct scan_ctx **out)
 	c->occs.size = sizeof(struct occ);
 	c->pending.size = sizeof(struct pending);
 	c->found.size = sizeof(struct found);
+	c->lhits.size = sizeof(struct lsig_hit);
 	/* history + one chunk + the forward reach, so a chunk always fits */
 	c->cap = db->max_back + db->max_fwd + 2 * (size_t)VG_SCAN_CHUNK;
 	c->buf = vg_malloc(c->cap);
@@ -175,25 +188,39 @@ static struct body_state *body_state(struct scan_ctx *c, uint32_t body)
 	return b;
 }
 
-static bool offset_ok(uint32_t kind, uint64_t n, uint64_t shift, uint64_t start, uint64_t size)
-{
-	uint64_t at;
+static void layer_view(struct scan_ctx *c, struct lsig_layer *L);
 
-	switch (kind) {
-	case SIG_OFF_ANY:
+static bool offset_ok(struct scan_ctx *c, const struct img_body *b, uint64_t start)
+{
+	struct lsig_layer L;
+	uint64_t lo, hi;
+
+	if (b->off_kind == SIG_OFF_ANY)
 		return true;
-	case SIG_OFF_ABS:
-		at = n;
-		break;
-	case SIG_OFF_EOF:
-		if (n > size)
-			return false;
-		at = size - n;
-		break;
-	default:
-		return false;
+	layer_view(c, &L);
+	return lsig_offset_range(&L, (uint8_t)b->off_kind, b->off_neg, b->off_sect, b->off_n,
+				 b->off_shift, &lo, &hi) &&
+	       start >= lo && start <= hi;
+}
+
+/* A match start of a .ldb content subsignature; the evaluator counts the
+ * distinct ones. */
+static void lsig_hit(struct scan_ctx *c, uint32_t body, uint64_t start)
+{
+	struct body_state *b = body_state(c, body);
+	struct lsig_hit *h;
+
+	if (!b || b->nhits >= VG_MAX_LSIG_OCCURRENCES)
+		return;
+	b->nhits++;
+	h = grow_push(&c->lhits);
+	if (!h) {
+		c->err = VG_ENOMEM;
+		return;
 	}
-	return start >= at && start - at <= shift;
+	h->lsub = c->db->bodies[body].lsub - 1;
+	h->pad = 0;
+	h->start = start;
 }
 
 struct verify_ctx {
@@ -237,17 +264,22 @@ static int on_occurrence(void *ctx, uint64_t start, uint64_t end)
 	struct body_state *b;
 	struct occ *o;
 
-	if (v->part == 0 && !offset_ok(v->bs->off_kind, v->bs->off_n, v->bs->off_shift, start, c->size))
+	if (v->part == 0 && !offset_ok(c, v->bs, start))
 		return 0;
 	if (v->nparts == 1) {
-		record_match(c, v->body, start, end);
-		return 0;
+		if (v->bs->lsub)
+			lsig_hit(c, v->body, start);
+		else
+			record_match(c, v->body, start, end);
+		return c->err != VG_OK;
 	}
 	b = body_state(c, v->body);
 	if (!b)
 		return 1;
 	if (b->nocc >= VG_MAX_PART_OCCURRENCES * v->nparts)
 		return 1;
+	/* (an .ldb multi-part subsignature keeps its parts here too; its
+	 * chains become hits in resolve_multipart) */
 	o = grow_push(&c->occs);
 	if (!o) {
 		c->err = VG_ENOMEM;
@@ -282,6 +314,39 @@ static bool anchor_offset_possible(const struct part_ref *ref, uint64_t anchor_p
 	return anchor_pos >= at && (lo <= at || lo - at <= ref->off_shift);
 }
 
+/* ::i subsignatures are compiled in lower case: verify them against a
+ * lower-cased copy of the bytes around the hit. */
+static bool fold_window(struct scan_ctx *c, uint64_t anchor_pos, uint64_t end,
+			struct pattern_window *w)
+{
+	uint64_t lo = anchor_pos > c->db->max_back ? anchor_pos - c->db->max_back : 0;
+	uint64_t hi = end + c->db->max_fwd;
+	size_t n;
+
+	if (lo < c->base)
+		lo = c->base;
+	if (hi > c->base + c->len)
+		hi = c->base + c->len;
+	n = hi > lo ? (size_t)(hi - lo) : 0;
+	if (n > c->fold_cap) {
+		uint8_t *p = vg_realloc(c->fold, n);
+		if (!p) {
+			c->err = VG_ENOMEM;
+			return false;
+		}
+		c->fold = p;
+		c->fold_cap = n;
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint8_t ch = c->buf[lo - c->base + i];
+		c->fold[i] = ch >= 'A' && ch <= 'Z' ? (uint8_t)(ch + 32) : ch;
+	}
+	w->data = c->fold;
+	w->len = n;
+	w->base = lo;
+	return true;
+}
+
 static void verify_hit(struct scan_ctx *c, uint32_t lit, uint64_t end)
 {
 	const struct scan_db *db = c->db;
@@ -296,6 +361,10 @@ static void verify_hit(struct scan_ctx *c, uint32_t lit, uint64_t end)
 	}
 	/* every signature behind this literal has matched already */
 	if (ls->done == nrefs)
+		return;
+	/* refs of one literal agree on case (scandb keeps ::i literals apart) */
+	if (nrefs && db->bodies[db->refs[db->lit_first[lit]].body].nocase &&
+	    !fold_window(c, anchor_pos, end, &w))
 		return;
 	for (uint32_t r = db->lit_first[lit]; r < db->lit_first[lit + 1]; r++) {
 		const struct part_ref *ref = &db->refs[r];
@@ -467,8 +536,12 @@ static void resolve_multipart(struct scan_ctx *c, uint32_t body)
 			nprev = nnext;
 		}
 	}
-	for (size_t i = 0; i < nprev; i++)
-		record_match(c, body, prev[i].start, prev[i].end);
+	for (size_t i = 0; i < nprev; i++) {
+		if (c->db->bodies[body].lsub)
+			lsig_hit(c, body, prev[i].start);
+		else
+			record_match(c, body, prev[i].start, prev[i].end);
+	}
 out:
 	vg_free(prev);
 	vg_free(next);
@@ -691,7 +764,80 @@ struct scan_job {
 	bool stop;               /* nothing more to report or scan */
 	size_t depth;
 	const char *path[VG_MAX_CONTAINER_DEPTH + 1]; /* names of layers 1..depth */
+	uint8_t types[VG_MAX_CONTAINER_DEPTH + 1];    /* enum ftype of layers 0..depth-1 */
 };
+
+/* ---------------------------------------------------------------------- */
+/* Logical signatures                                                      */
+
+static vg_status read_layer(const struct scan_input *in, uint64_t size, uint8_t **out);
+
+static vg_status layer_bytes(void *ctx, const uint8_t **data, size_t *len)
+{
+	struct scan_ctx *c = ctx;
+
+	if (c->in->fd < 0) {
+		*data = c->in->mem;
+		*len = c->in->mem_len;
+		return VG_OK;
+	}
+	if (!c->ldata_done) {
+		vg_status rc;
+		vg_free(c->ldata);
+		c->ldata = NULL;
+		rc = read_layer(c->in, c->size, &c->ldata);
+		if (rc != VG_OK && rc != VG_EIO)
+			return rc;
+		c->ldata_done = true;
+	}
+	*data = c->ldata ? c->ldata : (const uint8_t *)"";
+	*len = c->ldata ? (size_t)c->size : 0; /* changed under us: nothing to look at */
+	return VG_OK;
+}
+
+static void layer_view(struct scan_ctx *c, struct lsig_layer *L)
+{
+	memset(L, 0, sizeof(*L));
+	L->head = c->head;
+	L->head_len = c->head_len;
+	L->size = c->size;
+	L->exe = &c->exe;
+	L->exe_done = &c->exe_done;
+	L->data = layer_bytes;
+	L->data_ctx = c;
+}
+
+static vg_status on_lsig(void *ctx, uint32_t ldb)
+{
+	struct scan_ctx *c = ctx;
+	struct found *f = grow_push(&c->found);
+
+	if (!f)
+		return VG_ENOMEM;
+	memset(f, 0, sizeof(*f));
+	f->sig = c->db->ldbs[ldb].sig;
+	f->kind = VG_SIG_LOGICAL;
+	f->cls = 1;
+	f->window = UINT64_MAX; /* after every body match, in load order */
+	f->pos = ldb;
+	return VG_OK;
+}
+
+static vg_status eval_lsigs(struct scan_ctx *c, const struct scan_job *job)
+{
+	struct lsig_layer L;
+	vg_status rc;
+
+	if (!c->db->nldbs)
+		return VG_OK;
+	layer_view(c, &L);
+	L.parents = job->types;
+	L.nparents = job->depth;
+	rc = lsig_eval(c->db, c->lhits.items, c->lhits.n, &L, on_lsig, c);
+	vg_free(c->ldata);
+	c->ldata = NULL;
+	return rc;
+}
 
 static void emit(struct scan_job *job, struct vg_match *m)
 {
@@ -757,7 +903,9 @@ static vg_status match_layer(struct scan_ctx *c, struct scan_job *job, const str
 		memset(c->lits, 0, (db->nlits ? db->nlits : 1) * sizeof(struct lit_state));
 		c->stamp = 1;
 	}
-	c->touched.n = c->occs.n = c->pending.n = c->found.n = 0;
+	c->touched.n = c->occs.n = c->pending.n = c->found.n = c->lhits.n = 0;
+	c->exe_done = c->ldata_done = false;
+	c->in = in;
 	c->base = 0;
 	c->len = 0;
 	c->eof = false;
@@ -852,6 +1000,8 @@ static vg_status match_layer(struct scan_ctx *c, struct scan_job *job, const str
 			return c->err;
 	}
 	rc = collect_body_matches(c);
+	if (rc == VG_OK && !timed_out && !early && (allmatch || c->found.n == 0))
+		rc = eval_lsigs(c, job);
 	if (rc != VG_OK)
 		return rc;
 	if (!timed_out && !early) {
@@ -1057,6 +1207,7 @@ static vg_status scan_layer(struct scan_ctx *c, struct scan_job *job, const stru
 	if (rc != VG_OK || job->stop || allowlisted || c->size < VG_MIN_MATCH_SIZE)
 		return rc;
 	type = filetype_detect(c->head, c->head_len);
+	job->types[job->depth] = (uint8_t)type;
 	nunp = unpackers_for(type, unp);
 	if (nunp == 0)
 		return VG_OK;

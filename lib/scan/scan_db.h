@@ -4,6 +4,7 @@
 #ifndef VG_SCAN_DB_H
 #define VG_SCAN_DB_H
 
+#include "exe/exe.h"
 #include "scan/scan.h"
 
 enum scan_section {
@@ -19,6 +20,10 @@ enum scan_section {
 	SEC_REFS,
 	SEC_PREFILTER,
 	SEC_NOTICES,
+	SEC_LDBS,
+	SEC_LSUBS,
+	SEC_LTEXT,
+	SEC_LALWAYS,
 	SEC_HASHES = 32,                        /* HASHIDX_SECTIONS of them */
 	SEC_FPS = SEC_HASHES + HASHIDX_SECTIONS /* and as many again */
 };
@@ -52,6 +57,40 @@ struct img_body {
 	uint32_t part_first; /* index of its first part in SEC_METAS */
 	uint32_t off_kind;
 	uint64_t off_n, off_shift;
+	uint32_t lsub;      /* 1 + index into SEC_LSUBS for a .ldb subsignature; 0: reported itself */
+	uint8_t nocase;     /* .ldb ::i: verified against folded data */
+	uint8_t off_neg;    /* EP-n */
+	uint8_t pad[2];
+	uint32_t off_sect;  /* Sx+n, SEx */
+	uint32_t pad2;
+};
+
+/* A logical signature (.ldb). Its expression and PCRE texts are in
+ * SEC_LTEXT; its subsignatures are SEC_LSUBS[first_sub .. first_sub+nsubs). */
+enum img_ldb_flag {
+	LDBF_FSIZE = 1, LDBF_EP = 2, LDBF_NOS = 4, LDBF_CONTAINER = 8, LDBF_ALWAYS = 16
+};
+
+struct img_ldb {
+	uint32_t sig;       /* name offset */
+	uint32_t expr, expr_len;
+	uint32_t first_sub, nsubs;
+	uint8_t target, flags, container, ninter;
+	uint8_t inter[LDB_MAX_INTERMEDIATES];
+	uint32_t fsize[2], ep[2], nos[2];
+};
+
+struct img_lsub {
+	uint32_t ldb;
+	uint8_t kind;       /* enum lsub_kind */
+	uint8_t pcre_global, pcre_rolling, pcre_encompass;
+	uint32_t pcre_opts;
+	uint32_t trigger, trigger_len, regex, regex_len; /* into SEC_LTEXT */
+	uint8_t off_kind, off_neg;
+	uint8_t pad[2];
+	uint32_t off_sect;
+	uint64_t off_n, off_shift;
+	struct bcomp bc;
 };
 
 /* One (body signature, part) that uses a prefilter literal. */
@@ -98,6 +137,15 @@ struct scan_db {
 	struct hashidx fps;
 	const char *notices;       /* load notices, '\n'-separated, replayed on open */
 	size_t notices_len;
+	const struct img_ldb *ldbs;
+	size_t nldbs;
+	const struct img_lsub *lsubs;
+	size_t nlsubs;
+	const char *ltext;
+	size_t ltext_len;
+	const uint32_t *always;    /* ldbs evaluated on every layer */
+	size_t nalways;
+	void **pcre;               /* pcre2_code per lsub (NULL unless PCRE), compiled at open */
 	size_t max_back;           /* most bytes a verification needs behind an anchor's end */
 	size_t max_fwd;            /* most bytes it needs after an anchor's end */
 	uint64_t clam_step;        /* ClamAV's scan buffers start every clam_step bytes */
@@ -113,6 +161,42 @@ static inline const struct pattern *scan_db_pattern(const struct scan_db *db, si
 
 	return p && pattern_nparts(p) == b->nparts ? p : NULL;
 }
+
+/* ---- lsig.c: logical signatures of one layer ---- */
+
+/* A match start of a .ldb content subsignature (lsub: index into lsubs). */
+struct lsig_hit {
+	uint32_t lsub;
+	uint32_t pad;
+	uint64_t start;
+};
+
+/* What the evaluator needs to know about the layer. */
+struct lsig_layer {
+	const uint8_t *head;     /* first bytes, for typing and executable headers */
+	size_t head_len;
+	uint64_t size;
+	struct exe_info *exe;    /* parsed on first need; *exe_done says it was */
+	bool *exe_done;
+	const uint8_t *parents;  /* enum ftype of the containers, outermost first */
+	size_t nparents;
+	/* the layer's bytes, for PCRE and byte compare (read on first need) */
+	vg_status (*data)(void *ctx, const uint8_t **data, size_t *len);
+	void *data_ctx;
+};
+
+/* Where a signature offset lets a match start: [*lo, *hi]. False when it
+ * cannot (EOF-n beyond the start, no entry point, no such section). */
+bool lsig_offset_range(const struct lsig_layer *L, uint8_t kind, bool neg, uint32_t sect,
+		       uint64_t n, uint64_t shift, uint64_t *lo, uint64_t *hi);
+
+typedef vg_status lsig_found_fn(void *ctx, uint32_t ldb);
+
+/* Evaluates every logical signature that has a hit (hits are sorted here)
+ * and every one marked to run always; found is called for each that holds,
+ * in load order. */
+vg_status lsig_eval(const struct scan_db *db, struct lsig_hit *hits, size_t nhits,
+		    const struct lsig_layer *L, lsig_found_fn *found, void *ctx);
 
 static inline const char *scan_db_str(const struct scan_db *db, uint32_t off)
 {

@@ -47,12 +47,10 @@ static bool decimal(const char *s, size_t len, uint64_t *out)
 	return true;
 }
 
-enum offset_class { OFFC_PLAIN, OFFC_EXE, OFFC_SPECIAL };
-
 /* Parses the offset field. OFFC_EXE: EP/section relative (targets 1, 6, 9
  * only); OFFC_SPECIAL: VI and $n$ macros. *floating is set for ",shift". */
-static bool parse_offset(const struct field *f, struct sig_offset *off, enum offset_class *cls,
-			 bool *floating)
+bool sigdb_parse_offset(const struct field *f, struct sig_offset *off, enum offset_class *cls,
+			bool *floating)
 {
 	const char *s = f->s;
 	size_t len = f->len, comma;
@@ -87,21 +85,32 @@ static bool parse_offset(const struct field *f, struct sig_offset *off, enum off
 	}
 	if (len > 3 && (memcmp(s, "EP+", 3) == 0 || memcmp(s, "EP-", 3) == 0)) {
 		*cls = OFFC_EXE;
-		return decimal(s + 3, len - 3, &v);
+		off->kind = SIG_OFF_EP;
+		off->neg = s[2] == '-';
+		return decimal(s + 3, len - 3, &off->n);
 	}
 	if (len > 2 && memcmp(s, "SL+", 3) == 0) {
 		*cls = OFFC_EXE;
-		return decimal(s + 3, len - 3, &v);
+		off->kind = SIG_OFF_LAST;
+		return decimal(s + 3, len - 3, &off->n);
 	}
 	if (len > 2 && s[0] == 'S' && s[1] == 'E') {
 		*cls = OFFC_EXE;
-		return decimal(s + 2, len - 2, &v);
+		off->kind = SIG_OFF_SECT_IN;
+		if (!decimal(s + 2, len - 2, &v))
+			return false;
+		off->sect = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+		return true;
 	}
 	if (len > 1 && s[0] == 'S') {
 		const char *plus = memchr(s, '+', len);
 		*cls = OFFC_EXE;
-		return plus && decimal(s + 1, (size_t)(plus - s - 1), &v) &&
-		       decimal(plus + 1, len - (size_t)(plus - s) - 1, &v);
+		off->kind = SIG_OFF_SECT;
+		if (!plus || !decimal(s + 1, (size_t)(plus - s - 1), &v) ||
+		    !decimal(plus + 1, len - (size_t)(plus - s) - 1, &off->n))
+			return false;
+		off->sect = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+		return true;
 	}
 	off->kind = SIG_OFF_ABS;
 	return decimal(s, len, &off->n);
@@ -157,7 +166,7 @@ static vg_status load_line(struct sigset *s, const struct db_text *t, const char
 	}
 	if (f[0].len == 0)
 		return sigdb_fail(s, VG_EFORMAT, t->path, lineno, 0, "empty signature name");
-	if (!parse_offset(&f[2], &off, &cls, &floating))
+	if (!sigdb_parse_offset(&f[2], &off, &cls, &floating))
 		return sigdb_fail(s, VG_EFORMAT, t->path, lineno, f[2].col,
 				  "bad offset '%.*s': expected *, n, n,m, EOF-n, EP+n, EP-n, Sx+n, SEx, SL+n, VI or $n$",
 				  (int)(f[2].len > 40 ? 40 : f[2].len), f[2].s);

@@ -11,14 +11,30 @@
 enum sig_offset_kind {
 	SIG_OFF_ANY = 0, /* '*' */
 	SIG_OFF_ABS,     /* n[,shift] */
-	SIG_OFF_EOF      /* EOF-n[,shift] */
+	SIG_OFF_EOF,     /* EOF-n[,shift] */
+	/* executable layout (lib/exe), targets 1, 6, 9 */
+	SIG_OFF_EP,      /* EP+n, EP-n (neg) */
+	SIG_OFF_SECT,    /* Sx+n: start of section sect */
+	SIG_OFF_SECT_IN, /* SEx: anywhere inside section sect */
+	SIG_OFF_LAST     /* SL+n: start of the last section */
 };
 
 struct sig_offset {
 	uint8_t kind;
+	bool neg;       /* EP-n */
+	uint32_t sect;  /* SIG_OFF_SECT, SIG_OFF_SECT_IN */
 	uint64_t n;
 	uint64_t shift; /* start may be anywhere in [at, at + shift] */
 };
+
+enum offset_class { OFFC_PLAIN, OFFC_EXE, OFFC_SPECIAL };
+
+/* Parses a ClamAV offset field (*, n, n,m, EOF-n, EP+n, EP-n, Sx+n, SEx,
+ * SL+n, VI, $n$). OFFC_EXE: relative to an executable's layout (targets 1,
+ * 6, 9 only; VI leaves off unset); OFFC_SPECIAL: $n$ macros. *floating is
+ * set for ",shift". False if the field is malformed. */
+bool sigdb_parse_offset(const struct field *f, struct sig_offset *off, enum offset_class *cls,
+			bool *floating);
 
 /* One usable signature. Its name (with ".UNOFFICIAL" when the database is
  * not a signed container) is in the set's name arena. */
@@ -32,6 +48,44 @@ struct body_sig {
 	uint32_t sig;
 	struct sig_offset off;
 	struct pattern *pat; /* owned */
+	uint32_t lsub;       /* 1 + index into sigset.lsubs for a .ldb subsignature; 0: reported itself */
+	bool nocase;         /* .ldb ::i: pattern and anchor are lower case, data is folded */
+};
+
+/* ---- logical signatures (.ldb) ---- */
+
+enum lsub_kind { LSUB_CONTENT = 1, LSUB_PCRE, LSUB_BCOMP };
+
+/* One subsignature. Content ones are body_sig entries pointing back here
+ * (one, or two for ::wa); PCRE and byte-compare ones run after the body
+ * scan, when their trigger holds. */
+struct ldb_sub {
+	uint8_t kind;
+	uint8_t pcre_global;    /* g: count every match */
+	uint8_t pcre_rolling;   /* r: unanchored from the offset */
+	uint8_t pcre_encompass; /* e: the match stays inside offset .. offset + shift */
+	uint32_t pcre_opts;     /* PCRE2 compile options (i s m x A E U) */
+	char *trigger;          /* owned; PCRE: expression over earlier subsignatures */
+	char *regex;            /* owned; PCRE */
+	struct sig_offset off;  /* PCRE */
+	struct bcomp bc;        /* byte compare */
+};
+
+#define LDB_MAX_INTERMEDIATES 16u
+#define LDB_TYPE_ANY 0xffu  /* CL_TYPE_ANY in Container / Intermediates */
+
+struct ldb_sig {
+	uint32_t sig;
+	char *expr;           /* owned */
+	uint32_t first_sub;   /* index into sigset.lsubs */
+	uint32_t nsubs;
+	uint8_t target;
+	bool has_fsize, has_ep, has_nos, has_container;
+	bool always;          /* true with no subsignature matched: evaluate on every layer */
+	uint8_t container;    /* enum ftype or LDB_TYPE_ANY */
+	uint8_t ninter;
+	uint8_t inter[LDB_MAX_INTERMEDIATES]; /* outermost first; enum ftype or LDB_TYPE_ANY */
+	uint32_t fsize[2], ep[2], nos[2];
 };
 
 struct ignore_entry {
@@ -69,6 +123,8 @@ struct sigset {
 	struct buf names;        /* NUL-terminated names */
 	struct vec sigs;         /* struct sig */
 	struct vec bodies;       /* struct body_sig */
+	struct vec ldbs;         /* struct ldb_sig */
+	struct vec lsubs;        /* struct ldb_sub */
 	struct vec hashes;       /* struct hash_entry, value = sig index */
 	struct vec fps;          /* struct hash_entry of .fp/.sfp, value unused */
 	struct vec ignores;      /* struct ignore_entry */
@@ -106,6 +162,10 @@ enum hash_file_kind { HASHFILE_SIG, HASHFILE_FP };
 
 vg_status sigdb_load_hash(struct sigset *s, const struct db_text *t, enum hash_file_kind kind);
 vg_status sigdb_load_ndb(struct sigset *s, const struct db_text *t);
+vg_status sigdb_load_ldb(struct sigset *s, const struct db_text *t);
+/* Frees what logical signatures from index ldb_from and subsignatures from
+ * sub_from own, and drops them from the set. */
+void sigdb_free_ldbs(struct sigset *s, size_t ldb_from, size_t sub_from);
 vg_status sigdb_load_ign(struct sigset *s, const struct db_text *t, bool legacy_ign);
 
 /* True if a signature of this name (raw, without ".UNOFFICIAL") from this
@@ -120,6 +180,10 @@ typedef vg_status sigdb_line_fn(struct sigset *s, const struct db_text *t, const
 				size_t len, uint32_t lineno, void *arg, bool *counted);
 vg_status sigdb_each_line(struct sigset *s, const struct db_text *t, bool empty_ok,
 			  sigdb_line_fn *fn, void *arg);
+
+/* The same with another line limit (.ldb lines may be longer). */
+vg_status sigdb_each_line_max(struct sigset *s, const struct db_text *t, bool empty_ok,
+			      uint32_t max_line, sigdb_line_fn *fn, void *arg);
 
 /* Helpers for loaders. */
 vg_status sigdb_fail(struct sigset *s, vg_status rc, const char *path, uint32_t line,

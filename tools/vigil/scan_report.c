@@ -147,6 +147,8 @@ static const char *kind_name(enum vg_sig_kind k)
 		return "sha1";
 	case VG_SIG_SHA256:
 		return "sha256";
+	case VG_SIG_LOGICAL:
+		return "logical";
 	}
 	return "other";
 }

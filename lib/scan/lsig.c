@@ -1,0 +1,286 @@
+/* Logical signatures of one layer.
+ *
+ * The body scan records every match start of a .ldb content subsignature
+ * (lsig_hit). Only signatures with at least one hit are looked at here,
+ * plus the few that can hold with nothing matched ("0=0", or a PCRE whose
+ * trigger holds at zero counts); ClamAV evaluates every logical signature on
+ * every layer. For each: the target description block (type, size, entry
+ * point, sections, container path), then PCRE and byte-compare
+ * subsignatures in order (each only when its trigger holds), then the
+ * expression (lib/match/logical.c). */
+#include <stdlib.h>
+#include <string.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "filetype/filetype.h"
+#include "scan/scan_db.h"
+
+/* ClamAV's defaults for PCREMatchLimit and PCRERecMatchLimit. */
+#define LSIG_PCRE_MATCH_LIMIT 100000u
+#define LSIG_PCRE_DEPTH_LIMIT 2000u
+
+static const struct exe_info *exe_of(const struct lsig_layer *L)
+{
+	if (!*L->exe_done) {
+		if (exe_parse(L->head, L->head_len, L->size, L->exe) != VG_OK)
+			memset(L->exe, 0, sizeof(*L->exe));
+		*L->exe_done = true;
+	}
+	return L->exe;
+}
+
+bool lsig_offset_range(const struct lsig_layer *L, uint8_t kind, bool neg, uint32_t sect,
+		       uint64_t n, uint64_t shift, uint64_t *lo, uint64_t *hi)
+{
+	const struct exe_info *x;
+	uint64_t at;
+
+	switch (kind) {
+	case SIG_OFF_ANY:
+		*lo = 0;
+		*hi = UINT64_MAX;
+		return true;
+	case SIG_OFF_ABS:
+		at = n;
+		break;
+	case SIG_OFF_EOF:
+		if (n > L->size)
+			return false;
+		at = L->size - n;
+		break;
+	case SIG_OFF_EP:
+		x = exe_of(L);
+		if (x->kind == EXE_NONE || !x->has_ep || (neg && n > x->ep))
+			return false;
+		at = neg ? x->ep - n : x->ep + n;
+		break;
+	case SIG_OFF_SECT:
+	case SIG_OFF_SECT_IN:
+		x = exe_of(L);
+		if (x->kind == EXE_NONE || sect >= x->described)
+			return false;
+		at = x->sections[sect].raw_off;
+		if (kind == SIG_OFF_SECT_IN) {
+			*lo = at;
+			*hi = at + x->sections[sect].raw_size;
+			return true;
+		}
+		at += n;
+		break;
+	case SIG_OFF_LAST:
+		x = exe_of(L);
+		if (x->kind == EXE_NONE || x->nsections == 0 || x->nsections > x->described)
+			return false;
+		at = x->sections[x->nsections - 1].raw_off + n;
+		break;
+	default:
+		return false;
+	}
+	*lo = at;
+	*hi = at + shift < at ? UINT64_MAX : at + shift;
+	return true;
+}
+
+/* The file type a target number stands for; FT_COUNT for "any". Targets
+ * that need normalised views are not loaded (sigdb defers them). */
+static bool target_ok(uint8_t target, enum ftype t)
+{
+	switch (target) {
+	case 0: return true;
+	case 1: return t == FT_MSEXE;
+	case 2: return t == FT_MSOLE2;
+	case 4: return t == FT_MAIL;
+	case 5: return t == FT_GRAPHICS;
+	case 6: return t == FT_ELF;
+	case 9: return t == FT_MACHO;
+	case 10: return t == FT_PDF;
+	case 11: return t == FT_SWF;
+	case 12: return t == FT_JAVA;
+	default: return false;
+	}
+}
+
+static bool in_range(uint64_t v, const uint32_t r[2])
+{
+	return v >= r[0] && v <= r[1];
+}
+
+static bool tdb_ok(const struct img_ldb *l, const struct lsig_layer *L)
+{
+	if (!target_ok(l->target, filetype_detect(L->head, L->head_len)))
+		return false;
+	if ((l->flags & LDBF_FSIZE) && !in_range(L->size, l->fsize))
+		return false;
+	if (l->flags & (LDBF_EP | LDBF_NOS)) {
+		const struct exe_info *x = exe_of(L);
+		if (x->kind == EXE_NONE)
+			return false;
+		if ((l->flags & LDBF_EP) && (!x->has_ep || !in_range(x->ep, l->ep)))
+			return false;
+		if ((l->flags & LDBF_NOS) && !in_range(x->nsections, l->nos))
+			return false;
+	}
+	/* Container: the immediate parent's type; CL_TYPE_ANY is what ClamAV
+	 * reports for the parent of the top layer, so it means "not inside a
+	 * container" */
+	if (l->flags & LDBF_CONTAINER) {
+		if (l->container == LDB_TYPE_ANY ? L->nparents != 0
+						 : !L->nparents || L->parents[L->nparents - 1] != l->container)
+			return false;
+	}
+	if (l->ninter) {
+		if (L->nparents < l->ninter)
+			return false;
+		for (size_t k = 0; k < l->ninter; k++) {
+			uint8_t want = l->inter[l->ninter - 1 - k];
+			if (want != LDB_TYPE_ANY && L->parents[L->nparents - 1 - k] != want)
+				return false;
+		}
+	}
+	return true;
+}
+
+/* Runs a PCRE subsignature: *count = matches (1 at most without 'g'),
+ * *last = start of the last one. */
+static vg_status run_pcre(const struct scan_db *db, size_t si, const struct lsig_layer *L,
+			  uint32_t *count, uint64_t *last)
+{
+	const struct img_lsub *s = &db->lsubs[si];
+	const pcre2_code *code = db->pcre[si];
+	pcre2_match_data *md = NULL;
+	pcre2_match_context *mc = NULL;
+	const uint8_t *data;
+	size_t len, subject_len, from;
+	uint64_t lo, hi;
+	vg_status rc;
+
+	*count = 0;
+	if (!code || !lsig_offset_range(L, s->off_kind, s->off_neg, s->off_sect, s->off_n,
+					 s->off_shift, &lo, &hi))
+		return VG_OK;
+	rc = L->data(L->data_ctx, &data, &len);
+	if (rc != VG_OK)
+		return rc;
+	if (lo > len)
+		return VG_OK;
+	subject_len = len;
+	if (s->pcre_encompass && s->off_kind != SIG_OFF_ANY && hi < len)
+		subject_len = (size_t)hi; /* the match stays inside [lo, hi] */
+	md = pcre2_match_data_create_from_pattern(code, NULL);
+	mc = pcre2_match_context_create(NULL);
+	if (!md || !mc) {
+		rc = VG_ENOMEM;
+		goto out;
+	}
+	pcre2_set_match_limit(mc, LSIG_PCRE_MATCH_LIMIT);
+	pcre2_set_depth_limit(mc, LSIG_PCRE_DEPTH_LIMIT);
+	from = (size_t)lo;
+	while (from <= subject_len) {
+		int r = pcre2_match(code, data, subject_len, from, 0, md, mc);
+		PCRE2_SIZE *ov;
+
+		if (r < 0)
+			break; /* no match, or a limit: as ClamAV, no match */
+		ov = pcre2_get_ovector_pointer(md);
+		/* without 'r' (rolling) or 'e' the match must start where the
+		 * offset allows */
+		if (s->off_kind != SIG_OFF_ANY && !s->pcre_rolling && !s->pcre_encompass && ov[0] > hi)
+			break;
+		(*count)++;
+		*last = ov[0];
+		if (!s->pcre_global || *count >= VG_MAX_LSIG_OCCURRENCES)
+			break;
+		from = ov[1] > ov[0] ? ov[1] : ov[0] + 1;
+	}
+out:
+	pcre2_match_data_free(md);
+	pcre2_match_context_free(mc);
+	return rc;
+}
+
+static int cmp_hit(const void *pa, const void *pb)
+{
+	const struct lsig_hit *a = pa, *b = pb;
+
+	if (a->lsub != b->lsub)
+		return a->lsub < b->lsub ? -1 : 1;
+	return a->start < b->start ? -1 : a->start > b->start;
+}
+
+/* One signature: counts[] and last[] hold its content subsignatures'. */
+static vg_status eval_one(const struct scan_db *db, uint32_t li, const struct lsig_layer *L,
+			  uint32_t counts[LOGICAL_MAX_SUBS], uint64_t last[LOGICAL_MAX_SUBS],
+			  lsig_found_fn *found, void *ctx)
+{
+	const struct img_ldb *l = &db->ldbs[li];
+	vg_status rc;
+
+	if (!tdb_ok(l, L))
+		return VG_OK;
+	for (uint32_t k = 0; k < l->nsubs; k++) {
+		size_t si = (size_t)l->first_sub + k;
+		const struct img_lsub *s = &db->lsubs[si];
+
+		if (s->kind == LSUB_PCRE) {
+			if (!logical_eval(db->ltext + s->trigger, s->trigger_len, counts))
+				continue;
+			rc = run_pcre(db, si, L, &counts[k], &last[k]);
+			if (rc != VG_OK)
+				return rc;
+		} else if (s->kind == LSUB_BCOMP) {
+			const uint8_t *data;
+			size_t len;
+			if (!counts[s->bc.ref])
+				continue;
+			rc = L->data(L->data_ctx, &data, &len);
+			if (rc != VG_OK)
+				return rc;
+			if (bcomp_check(&s->bc, data, len, last[s->bc.ref])) {
+				counts[k] = 1;
+				last[k] = last[s->bc.ref];
+			}
+		}
+	}
+	if (logical_eval(db->ltext + l->expr, l->expr_len, counts))
+		return found(ctx, li);
+	return VG_OK;
+}
+
+vg_status lsig_eval(const struct scan_db *db, struct lsig_hit *hits, size_t nhits,
+		    const struct lsig_layer *L, lsig_found_fn *found, void *ctx)
+{
+	uint32_t counts[LOGICAL_MAX_SUBS];
+	uint64_t last[LOGICAL_MAX_SUBS];
+	size_t h = 0, a = 0;
+	vg_status rc = VG_OK;
+
+	if (nhits > 1)
+		qsort(hits, nhits, sizeof(*hits), cmp_hit);
+	/* hits are grouped by signature (subsignatures are stored in signature
+	 * order); merge them with the always-evaluated list, both ascending */
+	while (rc == VG_OK && (h < nhits || a < db->nalways)) {
+		uint32_t li_hit = h < nhits ? db->lsubs[hits[h].lsub].ldb : UINT32_MAX;
+		uint32_t li_all = a < db->nalways ? db->always[a] : UINT32_MAX;
+		uint32_t li = li_hit < li_all ? li_hit : li_all;
+		const struct img_ldb *l = &db->ldbs[li];
+
+		memset(counts, 0, sizeof(counts));
+		memset(last, 0, sizeof(last));
+		while (h < nhits && db->lsubs[hits[h].lsub].ldb == li) {
+			uint32_t k = hits[h].lsub - l->first_sub;
+			/* distinct starts, as ClamAV counts a subsignature's matches */
+			if (k < LOGICAL_MAX_SUBS &&
+			    (h == 0 || hits[h - 1].lsub != hits[h].lsub || hits[h - 1].start != hits[h].start)) {
+				counts[k]++;
+				last[k] = hits[h].start;
+			}
+			h++;
+		}
+		if (li_all == li)
+			a++;
+		rc = eval_one(db, li, L, counts, last, found, ctx);
+	}
+	return rc;
+}
