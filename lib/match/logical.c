@@ -460,9 +460,8 @@ bool bcomp_check(const struct bcomp *b, const uint8_t *data, size_t len, uint64_
 			memcpy(tmp, s, n);
 			tmp[n] = '\0';
 		}
+		/* no digits reads as 0, as ClamAV's cli_strntol leaves it */
 		v = strtoll(tmp, &end, base);
-		if (end == tmp)
-			return false;
 		if (b->exact && ((size_t)(end - tmp) != n || pad != 0))
 			return false;
 	}

@@ -142,8 +142,11 @@ static bool tdb_ok(const struct img_ldb *l, const struct lsig_layer *L)
 	return true;
 }
 
-/* Runs a PCRE subsignature: *count = matches (1 at most without 'g'),
- * *last = start of the last one. */
+/* Runs a PCRE subsignature as ClamAV does (matcher-pcre.c): the subject
+ * starts at the offset; a fixed offset without 'r' anchors the match there;
+ * with a shift the match must start within it, and with 'e' the subject
+ * ends there; 'g' goes on after each match. *count = matches, *last = start
+ * of the last one. */
 static vg_status run_pcre(const struct scan_db *db, size_t si, const struct lsig_layer *L,
 			  uint32_t *count, uint64_t *last)
 {
@@ -152,8 +155,9 @@ static vg_status run_pcre(const struct scan_db *db, size_t si, const struct lsig
 	pcre2_match_data *md = NULL;
 	pcre2_match_context *mc = NULL;
 	const uint8_t *data;
-	size_t len, subject_len, from;
-	uint64_t lo, hi;
+	size_t len, adj, adjlen, from = 0;
+	uint64_t lo, hi, shift;
+	uint32_t opts = 0;
 	vg_status rc;
 
 	*count = 0;
@@ -163,11 +167,20 @@ static vg_status run_pcre(const struct scan_db *db, size_t si, const struct lsig
 	rc = L->data(L->data_ctx, &data, &len);
 	if (rc != VG_OK)
 		return rc;
-	if (lo > len)
+	if (s->off_kind == SIG_OFF_ANY) {
+		lo = 0;
+		shift = 0;
+	} else {
+		shift = hi - lo;
+		if (!s->pcre_rolling && shift == 0)
+			opts |= PCRE2_ANCHORED;
+	}
+	if (lo >= len)
 		return VG_OK;
-	subject_len = len;
-	if (s->pcre_encompass && s->off_kind != SIG_OFF_ANY && hi < len)
-		subject_len = (size_t)hi; /* the match stays inside [lo, hi] */
+	adj = (size_t)lo;
+	adjlen = len - adj;
+	if (s->pcre_encompass && shift != 0 && shift < adjlen)
+		adjlen = (size_t)shift;
 	md = pcre2_match_data_create_from_pattern(code, NULL);
 	mc = pcre2_match_context_create(NULL);
 	if (!md || !mc) {
@@ -176,23 +189,22 @@ static vg_status run_pcre(const struct scan_db *db, size_t si, const struct lsig
 	}
 	pcre2_set_match_limit(mc, LSIG_PCRE_MATCH_LIMIT);
 	pcre2_set_depth_limit(mc, LSIG_PCRE_DEPTH_LIMIT);
-	from = (size_t)lo;
-	while (from <= subject_len) {
-		int r = pcre2_match(code, data, subject_len, from, 0, md, mc);
+	for (;;) {
+		int r = pcre2_match(code, data + adj, adjlen, from, opts, md, mc);
 		PCRE2_SIZE *ov;
 
-		if (r < 0)
+		if (r <= 0)
 			break; /* no match, or a limit: as ClamAV, no match */
 		ov = pcre2_get_ovector_pointer(md);
-		/* without 'r' (rolling) or 'e' the match must start where the
-		 * offset allows */
-		if (s->off_kind != SIG_OFF_ANY && !s->pcre_rolling && !s->pcre_encompass && ov[0] > hi)
+		if (!s->pcre_encompass && shift && ov[0] > shift)
+			break; /* outside the offset's shift */
+		if (!*count || adj + ov[0] > *last) /* ClamAV counts increasing starts */
+			(*count)++;
+		*last = adj + ov[0];
+		if (!s->pcre_global || *count >= VG_MAX_LSIG_OCCURRENCES || ov[1] <= from ||
+		    ov[1] >= adjlen)
 			break;
-		(*count)++;
-		*last = ov[0];
-		if (!s->pcre_global || *count >= VG_MAX_LSIG_OCCURRENCES)
-			break;
-		from = ov[1] > ov[0] ? ov[1] : ov[0] + 1;
+		from = ov[1];
 	}
 out:
 	pcre2_match_data_free(md);
@@ -206,6 +218,8 @@ static int cmp_hit(const void *pa, const void *pb)
 
 	if (a->lsub != b->lsub)
 		return a->lsub < b->lsub ? -1 : 1;
+	if (a->key != b->key)
+		return a->key < b->key ? -1 : 1;
 	return a->start < b->start ? -1 : a->start > b->start;
 }
 
@@ -270,9 +284,9 @@ vg_status lsig_eval(const struct scan_db *db, struct lsig_hit *hits, size_t nhit
 		memset(last, 0, sizeof(last));
 		while (h < nhits && db->lsubs[hits[h].lsub].ldb == li) {
 			uint32_t k = hits[h].lsub - l->first_sub;
-			/* distinct starts, as ClamAV counts a subsignature's matches */
+			/* distinct keys, as ClamAV counts a subsignature's matches */
 			if (k < LOGICAL_MAX_SUBS &&
-			    (h == 0 || hits[h - 1].lsub != hits[h].lsub || hits[h - 1].start != hits[h].start)) {
+			    (h == 0 || hits[h - 1].lsub != hits[h].lsub || hits[h - 1].key != hits[h].key)) {
 				counts[k]++;
 				last[k] = hits[h].start;
 			}

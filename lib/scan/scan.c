@@ -205,7 +205,7 @@ static bool offset_ok(struct scan_ctx *c, const struct img_body *b, uint64_t sta
 
 /* A match start of a .ldb content subsignature; the evaluator counts the
  * distinct ones. */
-static void lsig_hit(struct scan_ctx *c, uint32_t body, uint64_t start)
+static void lsig_hit(struct scan_ctx *c, uint32_t body, uint64_t key, uint64_t start)
 {
 	struct body_state *b = body_state(c, body);
 	struct lsig_hit *h;
@@ -220,6 +220,7 @@ static void lsig_hit(struct scan_ctx *c, uint32_t body, uint64_t start)
 	}
 	h->lsub = c->db->bodies[body].lsub - 1;
 	h->pad = 0;
+	h->key = key;
 	h->start = start;
 }
 
@@ -268,7 +269,7 @@ static int on_occurrence(void *ctx, uint64_t start, uint64_t end)
 		return 0;
 	if (v->nparts == 1) {
 		if (v->bs->lsub)
-			lsig_hit(c, v->body, start);
+			lsig_hit(c, v->body, start, start);
 		else
 			record_match(c, v->body, start, end);
 		return c->err != VG_OK;
@@ -538,7 +539,7 @@ static void resolve_multipart(struct scan_ctx *c, uint32_t body)
 	}
 	for (size_t i = 0; i < nprev; i++) {
 		if (c->db->bodies[body].lsub)
-			lsig_hit(c, body, prev[i].start);
+			lsig_hit(c, body, prev[i].end, prev[i].start);
 		else
 			record_match(c, body, prev[i].start, prev[i].end);
 	}

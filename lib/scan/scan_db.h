@@ -164,10 +164,13 @@ static inline const struct pattern *scan_db_pattern(const struct scan_db *db, si
 
 /* ---- lsig.c: logical signatures of one layer ---- */
 
-/* A match start of a .ldb content subsignature (lsub: index into lsubs). */
+/* A match of a .ldb content subsignature (lsub: index into lsubs). ClamAV
+ * counts one-part patterns once per distinct start and multi-part ones once
+ * per distinct end of their last part: key is that offset. */
 struct lsig_hit {
 	uint32_t lsub;
 	uint32_t pad;
+	uint64_t key;
 	uint64_t start;
 };
 
