@@ -12,7 +12,10 @@
  * Matches are collected and reported in the order ClamAV reports them: body
  * matches first, by ClamAV's 128 KiB scan window, then Boyer-Moore-class
  * (plain) patterns before Aho-Corasick-class ones, then by position; then
- * hash matches (MD5, SHA-1, SHA-256; exact size before wildcard size).
+ * hash matches (MD5, SHA-1, SHA-256; exact size before wildcard size); then
+ * logical signatures (lsig.c), in load order. A logical signature is looked
+ * at only when one of its content subsignatures matched (or when it can hold
+ * with none), not on every layer as ClamAV does.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -57,7 +60,7 @@ struct lit_state {
 struct found {
 	uint32_t sig;
 	uint8_t kind;
-	uint8_t cls;      /* 0: Boyer-Moore class, 1: Aho-Corasick class, 2: hash */
+	uint8_t cls;      /* 0: Boyer-Moore class, 1: Aho-Corasick class, 2: hash, 3: logical */
 	uint8_t hash_rank;
 	uint64_t window;
 	uint64_t pos;
@@ -570,9 +573,11 @@ static int cmp_found(const void *pa, const void *pb)
 {
 	const struct found *a = pa, *b = pb;
 
-	if (a->cls == 2 || b->cls == 2) {
+	if (a->cls >= 2 || b->cls >= 2) {
 		if (a->cls != b->cls)
 			return a->cls < b->cls ? -1 : 1;
+		if (a->cls == 3)
+			return a->pos < b->pos ? -1 : a->pos > b->pos;
 		if (a->hash_rank != b->hash_rank)
 			return a->hash_rank < b->hash_rank ? -1 : 1;
 		return a->sig < b->sig ? -1 : a->sig > b->sig;
@@ -818,8 +823,7 @@ static vg_status on_lsig(void *ctx, uint32_t ldb)
 	memset(f, 0, sizeof(*f));
 	f->sig = c->db->ldbs[ldb].sig;
 	f->kind = VG_SIG_LOGICAL;
-	f->cls = 1;
-	f->window = UINT64_MAX; /* after every body match, in load order */
+	f->cls = 3; /* after body and hash matches, in load order */
 	f->pos = ldb;
 	return VG_OK;
 }
@@ -1001,8 +1005,6 @@ static vg_status match_layer(struct scan_ctx *c, struct scan_job *job, const str
 			return c->err;
 	}
 	rc = collect_body_matches(c);
-	if (rc == VG_OK && !timed_out && !early && (allmatch || c->found.n == 0))
-		rc = eval_lsigs(c, job);
 	if (rc != VG_OK)
 		return rc;
 	if (!timed_out && !early) {
@@ -1016,6 +1018,13 @@ static vg_status match_layer(struct scan_ctx *c, struct scan_job *job, const str
 			*allowlisted = true;
 		} else if (allmatch || c->found.n == 0) {
 			rc = add_hash_matches(c, hash_mask, digests);
+			if (rc != VG_OK)
+				return rc;
+		}
+		/* logical signatures come after body and hash matches, as in
+		 * clamscan's report */
+		if (!*allowlisted && (allmatch || c->found.n == 0)) {
+			rc = eval_lsigs(c, job);
 			if (rc != VG_OK)
 				return rc;
 		}
