@@ -197,7 +197,8 @@ enum vg_sig_kind {
 	VG_SIG_MD5,        /* whole-file hash signatures */
 	VG_SIG_SHA1,
 	VG_SIG_SHA256,
-	VG_SIG_LOGICAL     /* .ldb logical signature */
+	VG_SIG_LOGICAL,    /* .ldb logical signature */
+	VG_SIG_CONTAINER   /* .cdb container metadata signature */
 };
 
 /* One detection. Valid only during the callback. */

@@ -1084,6 +1084,8 @@ struct child_ctx {
 	struct scan_ctx *c;
 	struct scan_job *job;
 	enum ftype parent_type;
+	uint64_t parent_size;
+	bool parent_newc;     /* a cpio container in the "070701" format (CL_TYPE_CPIO_NEWC) */
 	uint64_t max_child;
 	bool filesize_bound; /* max_child comes from max_filesize, not the budget */
 	bool encrypted_alerted; /* once per container, whichever unpacker saw it */
@@ -1104,6 +1106,49 @@ static const char *encrypted_name(enum ftype t)
 }
 
 static vg_status child_scan(struct child_ctx *cc, const struct unpack_child *ch);
+
+static vg_status on_cdb(void *ctx, uint32_t i)
+{
+	struct child_ctx *cc = ctx;
+	const struct scan_db *db = cc->c->db;
+	struct vg_match m;
+
+	if (cc->job->stop)
+		return VG_OK;
+	memset(&m, 0, sizeof(m));
+	m.name = scan_db_str(db, db->cdbs[i].sig);
+	m.kind = VG_SIG_CONTAINER;
+	m.database = db_name_of(db, db->cdbs[i].sig);
+	emit(cc->job, &m);
+	return VG_OK;
+}
+
+/* .cdb signatures on an entry's metadata, before the entry is scanned, for
+ * the container types libclamav checks them on (cli_matchmeta callers). */
+static vg_status check_cdb(struct child_ctx *cc, const struct unpack_child *ch)
+{
+	struct cdb_entry e;
+
+	if (!cc->c->db->ncdbs)
+		return VG_OK;
+	switch (cc->parent_type) {
+	case FT_ZIP: case FT_RAR: case FT_7Z: case FT_CAB: case FT_TAR: case FT_CPIO:
+		break;
+	default:
+		return VG_OK;
+	}
+	e.ctype = (uint8_t)cc->parent_type;
+	/* vigil types every cpio as CPIO_NEWC; libclamav tells the others apart */
+	if (cc->parent_type == FT_CPIO && !cc->parent_newc)
+		e.ctype = LDB_TYPE_ANY - 1;
+	e.csize = cc->parent_size;
+	e.name = ch->name;
+	e.size = ch->len;
+	e.encrypted = ch->encrypted;
+	/* libclamav numbers 7z and cab entries from 0, the others from 1 */
+	e.pos = cc->parent_type == FT_7Z || cc->parent_type == FT_CAB ? cc->index - 1 : cc->index;
+	return cdb_match(cc->c->db, &e, on_cdb, cc);
+}
 
 static vg_status on_child(void *ctx, const struct unpack_child *ch)
 {
@@ -1131,6 +1176,11 @@ static vg_status child_scan(struct child_ctx *cc, const struct unpack_child *ch)
 		hit_limit(job, VG_LIMIT_FILES);
 		return VG_ELIMIT;
 	}
+	rc = check_cdb(cc, ch);
+	if (rc != VG_OK)
+		return rc;
+	if (job->stop)
+		return VG_ELIMIT;
 	if (ch->encrypted && (job->opts->flags & VG_SCAN_ALERT_ENCRYPTED) && !cc->encrypted_alerted) {
 		cc->encrypted_alerted = true;
 		emit_heuristic(job, encrypted_name(cc->parent_type));
@@ -1238,6 +1288,8 @@ static vg_status scan_layer(struct scan_ctx *c, struct scan_job *job, const stru
 	cc.c = c;
 	cc.job = job;
 	cc.parent_type = type;
+	cc.parent_size = uin.len;
+	cc.parent_newc = c->head_len >= 6 && memcmp(c->head, "070701", 6) == 0;
 	for (size_t i = 0; i < nunp && !job->stop; i++) {
 		uint64_t left = lim->max_scansize ? lim->max_scansize - job->sum.bytes_scanned : UINT64_MAX;
 		struct unpack_sink sink;

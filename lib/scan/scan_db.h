@@ -24,6 +24,7 @@ enum scan_section {
 	SEC_LSUBS,
 	SEC_LTEXT,
 	SEC_LALWAYS,
+	SEC_CDBS,
 	SEC_HASHES = 32,                        /* HASHIDX_SECTIONS of them */
 	SEC_FPS = SEC_HASHES + HASHIDX_SECTIONS /* and as many again */
 };
@@ -78,6 +79,15 @@ struct img_ldb {
 	uint8_t target, flags, container, ninter;
 	uint8_t inter[LDB_MAX_INTERMEDIATES];
 	uint32_t fsize[2], ep[2], nos[2];
+};
+
+/* A container metadata signature (.cdb); its regex is in SEC_LTEXT. */
+struct img_cdb {
+	uint32_t sig;        /* name offset */
+	uint8_t ctype, encrypted;
+	uint8_t pad[2];
+	uint32_t csize[2], fsize[2], filepos[2];
+	uint32_t re, re_len; /* re == UINT32_MAX: any name */
 };
 
 struct img_lsub {
@@ -146,6 +156,9 @@ struct scan_db {
 	const uint32_t *always;    /* ldbs evaluated on every layer */
 	size_t nalways;
 	void **pcre;               /* pcre2_code per lsub (NULL unless PCRE), compiled at open */
+	const struct img_cdb *cdbs;
+	size_t ncdbs;
+	void *cdb_re;              /* regex_t per cdb, compiled at open */
 	size_t max_back;           /* most bytes a verification needs behind an anchor's end */
 	size_t max_fwd;            /* most bytes it needs after an anchor's end */
 	uint64_t clam_step;        /* ClamAV's scan buffers start every clam_step bytes */
@@ -194,6 +207,21 @@ bool lsig_offset_range(const struct lsig_layer *L, uint8_t kind, bool neg, uint3
 		       uint64_t n, uint64_t shift, uint64_t *lo, uint64_t *hi);
 
 typedef vg_status lsig_found_fn(void *ctx, uint32_t ldb);
+
+/* What the scan driver knows about one entry of a container. */
+struct cdb_entry {
+	uint8_t ctype;          /* enum ftype of the container */
+	uint64_t csize;         /* container size */
+	const char *name;       /* NULL when the entry has none */
+	uint64_t size;          /* real size */
+	bool encrypted;
+	uint32_t pos;           /* from 1 */
+};
+
+/* Container signatures matching the entry, the last loaded first (as
+ * libclamav reports them): found is called with each one's index. */
+vg_status cdb_match(const struct scan_db *db, const struct cdb_entry *e, lsig_found_fn *found,
+		    void *ctx);
 
 /* Evaluates every logical signature that has a hit (hits are sorted here)
  * and every one marked to run always; found is called for each that holds,

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <regex.h>
 #include <sys/mman.h>
 
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -335,6 +336,29 @@ static vg_status write_ldbs(struct sigset *set, struct image_writer *w)
 		rc = image_add(w, SEC_LDBS, il, n * sizeof(*il));
 	if (rc == VG_OK)
 		rc = image_add(w, SEC_LSUBS, is, ns * sizeof(*is));
+	if (rc == VG_OK) {
+		size_t nc = set->cdbs.n;
+		struct img_cdb *ic = vg_calloc(nc + 1, sizeof(*ic));
+		if (!ic)
+			rc = VG_ENOMEM;
+		for (size_t i = 0; i < nc && rc == VG_OK; i++) {
+			const struct cdb_sig *c = VEC_AT(&set->cdbs, struct cdb_sig, i);
+			ic[i].sig = VEC_AT(&set->sigs, struct sig, c->sig)->name;
+			ic[i].ctype = c->ctype;
+			ic[i].encrypted = c->encrypted;
+			memcpy(ic[i].csize, c->csize, sizeof(ic[i].csize));
+			memcpy(ic[i].fsize, c->fsize, sizeof(ic[i].fsize));
+			memcpy(ic[i].filepos, c->filepos, sizeof(ic[i].filepos));
+			ic[i].re = UINT32_MAX;
+			if (c->name_re) {
+				ic[i].re_len = (uint32_t)strlen(c->name_re);
+				ic[i].re = add_text(&text, c->name_re, ic[i].re_len, &rc);
+			}
+		}
+		if (rc == VG_OK)
+			rc = image_add(w, SEC_CDBS, ic, nc * sizeof(*ic));
+		vg_free(ic);
+	}
 	if (rc == VG_OK)
 		rc = image_add(w, SEC_LTEXT, text.data, text.len);
 	if (rc == VG_OK)
@@ -434,6 +458,13 @@ void scan_db_free(struct scan_db *db)
 		for (size_t i = 0; i < db->nlsubs; i++)
 			pcre2_code_free(db->pcre[i]);
 	vg_free(db->pcre);
+	if (db->cdb_re) {
+		regex_t *re = db->cdb_re;
+		for (size_t i = 0; i < db->ncdbs; i++)
+			if (db->cdbs[i].re != UINT32_MAX)
+				regfree(&re[i]);
+		vg_free(re);
+	}
 	vg_free(db->owned);
 	if (db->map)
 		munmap(db->map, db->map_len);
@@ -446,6 +477,35 @@ void scan_db_free(struct scan_db *db)
 static bool text_ok(const struct scan_db *db, uint32_t off, uint32_t len)
 {
 	return off <= db->ltext_len && len < db->ltext_len - off && db->ltext[off + len] == '\0';
+}
+
+/* Container signatures: regexes compiled (a failure leaves the regex
+ * unusable; its entry is then marked as matching nothing). */
+static vg_status open_cdbs(struct scan_db *db)
+{
+	regex_t *re;
+
+	if (!db->ncdbs)
+		return VG_OK;
+	re = vg_calloc(db->ncdbs, sizeof(regex_t));
+	if (!re)
+		return VG_ENOMEM;
+	for (size_t i = 0; i < db->ncdbs; i++) {
+		const struct img_cdb *c = &db->cdbs[i];
+		if (c->sig >= db->names_len || (c->re != UINT32_MAX && !text_ok(db, c->re, c->re_len))) {
+			db->cdb_re = re;
+			db->ncdbs = i; /* what was compiled gets freed */
+			return VG_EFORMAT;
+		}
+		if (c->re != UINT32_MAX &&
+		    regcomp(&re[i], db->ltext + c->re, REG_EXTENDED | REG_NOSUB) != 0) {
+			db->cdb_re = re;
+			db->ncdbs = i;
+			return VG_EFORMAT;
+		}
+	}
+	db->cdb_re = re;
+	return VG_OK;
 }
 
 /* Logical signatures: every index and text in range; PCREs compiled. */
@@ -567,6 +627,7 @@ vg_status scan_db_open(const uint8_t *image, size_t ilen, bool own, void *map, s
 	if (!SECTION(SEC_LDBS, sizeof(struct img_ldb), db->ldbs, db->nldbs) ||
 	    !SECTION(SEC_LSUBS, sizeof(struct img_lsub), db->lsubs, db->nlsubs) ||
 	    !SECTION(SEC_LALWAYS, sizeof(uint32_t), db->always, db->nalways) ||
+	    !SECTION(SEC_CDBS, sizeof(struct img_cdb), db->cdbs, db->ncdbs) ||
 	    !image_section(&db->img, SEC_LTEXT, 0, &p, &db->ltext_len))
 		goto fail;
 	db->ltext = p;
@@ -579,6 +640,8 @@ vg_status scan_db_open(const uint8_t *image, size_t ilen, bool own, void *map, s
 	if (info->max_back > (1u << 30) || info->max_fwd > (1u << 30))
 		goto fail;
 	rc = open_ldbs(db);
+	if (rc == VG_OK)
+		rc = open_cdbs(db);
 	if (rc == VG_OK)
 		rc = check_bodies(db);
 	if (rc != VG_OK)

@@ -68,11 +68,7 @@ static const char *const clam_types[] = {
 	"LHA_LZH",
 };
 
-enum { TYPE_UNKNOWN = -1, TYPE_UNSUPPORTED = -2 };
-
-/* A CL_TYPE name as an enum ftype, LDB_TYPE_ANY, TYPE_UNSUPPORTED (ClamAV
- * knows it, vigil's typer never produces it) or TYPE_UNKNOWN. */
-static int type_code(const char *s, size_t n)
+int sigdb_type_code(const char *s, size_t n)
 {
 	bool known = false;
 
@@ -211,7 +207,7 @@ static enum tdb_result parse_tdb(const struct ldb_line *L, const struct field *t
 			else
 				l->has_nos = true;
 		} else if (KEY("Container") || KEY("HandlerType")) {
-			int tc = type_code(v, vlen);
+			int tc = sigdb_type_code(v, vlen);
 			newext = true;
 			if (tc == TYPE_UNKNOWN)
 				return TDB_SKIP;
@@ -232,7 +228,7 @@ static enum tdb_result parse_tdb(const struct ldb_line *L, const struct field *t
 			if (nit > LDB_MAX_INTERMEDIATES)
 				nit = LDB_MAX_INTERMEDIATES;
 			for (size_t k = 0; k < nit; k++) {
-				int tc = type_code(it[k].s, it[k].len);
+				int tc = sigdb_type_code(it[k].s, it[k].len);
 				if (tc == TYPE_UNKNOWN)
 					return TDB_SKIP;
 				if (tc == TYPE_UNSUPPORTED) {

@@ -42,6 +42,7 @@ void sigset_init(struct sigset *s, uint32_t flevel, bool detect_pua, const struc
 	vec_init(&s->sigs, sizeof(struct sig));
 	vec_init(&s->bodies, sizeof(struct body_sig));
 	vec_init(&s->ldbs, sizeof(struct ldb_sig));
+	vec_init(&s->cdbs, sizeof(struct cdb_sig));
 	vec_init(&s->lsubs, sizeof(struct ldb_sub));
 	vec_init(&s->hashes, sizeof(struct hash_entry));
 	vec_init(&s->fps, sizeof(struct hash_entry));
@@ -59,6 +60,7 @@ void sigset_free(struct sigset *s)
 	for (size_t i = 0; i < s->ignores.n; i++)
 		vg_free(VEC_AT(&s->ignores, struct ignore_entry, i)->name);
 	sigdb_free_ldbs(s, 0, 0);
+	sigdb_free_cdbs(s, 0);
 	for (size_t i = 0; i < s->dbs.n; i++) {
 		vg_free(VEC_AT(&s->dbs, struct db_record, i)->path);
 		vg_free(VEC_AT(&s->dbs, struct db_record, i)->name);
@@ -67,6 +69,7 @@ void sigset_free(struct sigset *s)
 	vec_free(&s->sigs);
 	vec_free(&s->bodies);
 	vec_free(&s->ldbs);
+	vec_free(&s->cdbs);
 	vec_free(&s->lsubs);
 	vec_free(&s->hashes);
 	vec_free(&s->fps);

@@ -52,6 +52,28 @@ struct body_sig {
 	bool nocase;         /* .ldb ::i: pattern and anchor are lower case, data is folded */
 };
 
+#define LDB_TYPE_ANY 0xffu  /* CL_TYPE_ANY in Container / Intermediates / .cdb */
+
+/* ---- container metadata signatures (.cdb) ---- */
+
+#define CDB_ANY UINT32_MAX /* '*' in a range */
+
+struct cdb_sig {
+	uint32_t sig;
+	uint8_t ctype;        /* enum ftype of the container, or LDB_TYPE_ANY for '*' */
+	uint8_t encrypted;    /* 0, 1, or 2 for '*' */
+	uint32_t csize[2];    /* container size range; CDB_ANY */
+	uint32_t fsize[2];    /* real (uncompressed) size range; CDB_ANY */
+	uint32_t filepos[2];  /* position in the container, from 1; CDB_ANY */
+	char *name_re;        /* owned; POSIX extended regex on the entry name, NULL for '*' */
+};
+
+/* A CL_TYPE_ name (ClamAV's list) as an enum ftype, LDB_TYPE_ANY for
+ * CL_TYPE_ANY, TYPE_UNSUPPORTED when vigil's file typer never produces that
+ * type, or TYPE_UNKNOWN when ClamAV does not know the name either. */
+enum { TYPE_UNKNOWN = -1, TYPE_UNSUPPORTED = -2 };
+int sigdb_type_code(const char *s, size_t n);
+
 /* ---- logical signatures (.ldb) ---- */
 
 enum lsub_kind { LSUB_CONTENT = 1, LSUB_PCRE, LSUB_BCOMP };
@@ -72,7 +94,6 @@ struct ldb_sub {
 };
 
 #define LDB_MAX_INTERMEDIATES 16u
-#define LDB_TYPE_ANY 0xffu  /* CL_TYPE_ANY in Container / Intermediates */
 
 struct ldb_sig {
 	uint32_t sig;
@@ -124,6 +145,7 @@ struct sigset {
 	struct vec sigs;         /* struct sig */
 	struct vec bodies;       /* struct body_sig */
 	struct vec ldbs;         /* struct ldb_sig */
+	struct vec cdbs;         /* struct cdb_sig */
 	struct vec lsubs;        /* struct ldb_sub */
 	struct vec hashes;       /* struct hash_entry, value = sig index */
 	struct vec fps;          /* struct hash_entry of .fp/.sfp, value unused */
@@ -163,9 +185,12 @@ enum hash_file_kind { HASHFILE_SIG, HASHFILE_FP };
 vg_status sigdb_load_hash(struct sigset *s, const struct db_text *t, enum hash_file_kind kind);
 vg_status sigdb_load_ndb(struct sigset *s, const struct db_text *t);
 vg_status sigdb_load_ldb(struct sigset *s, const struct db_text *t);
+vg_status sigdb_load_cdb(struct sigset *s, const struct db_text *t);
 /* Frees what logical signatures from index ldb_from and subsignatures from
  * sub_from own, and drops them from the set. */
 void sigdb_free_ldbs(struct sigset *s, size_t ldb_from, size_t sub_from);
+/* The same for container signatures from index from. */
+void sigdb_free_cdbs(struct sigset *s, size_t from);
 vg_status sigdb_load_ign(struct sigset *s, const struct db_text *t, bool legacy_ign);
 
 /* True if a signature of this name (raw, without ".UNOFFICIAL") from this

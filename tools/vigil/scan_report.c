@@ -149,6 +149,8 @@ static const char *kind_name(enum vg_sig_kind k)
 		return "sha256";
 	case VG_SIG_LOGICAL:
 		return "logical";
+	case VG_SIG_CONTAINER:
+		return "container";
 	}
 	return "other";
 }
