@@ -109,7 +109,7 @@ static bool in_range(uint64_t v, const uint32_t r[2])
 
 static bool tdb_ok(const struct img_ldb *l, const struct lsig_layer *L)
 {
-	if (!target_ok(l->target, filetype_detect(L->head, L->head_len)))
+	if (!target_ok(l->target, L->type))
 		return false;
 	if ((l->flags & LDBF_FSIZE) && !in_range(L->size, l->fsize))
 		return false;

@@ -823,8 +823,11 @@ static vg_status on_lsig(void *ctx, uint32_t ldb)
 	memset(f, 0, sizeof(*f));
 	f->sig = c->db->ldbs[ldb].sig;
 	f->kind = VG_SIG_LOGICAL;
-	f->cls = 3; /* after body and hash matches, in load order */
-	f->pos = ldb;
+	/* after body and hash matches; those of the layer's own target before
+	 * target 0 ones (libclamav evaluates the target's root first), each in
+	 * load order */
+	f->cls = 3;
+	f->pos = (uint64_t)(c->db->ldbs[ldb].target == 0) << 32 | ldb;
 	return VG_OK;
 }
 
@@ -836,6 +839,7 @@ static vg_status eval_lsigs(struct scan_ctx *c, const struct scan_job *job)
 	if (!c->db->nldbs)
 		return VG_OK;
 	layer_view(c, &L);
+	L.type = scan_db_type(c->db, c->head, c->head_len);
 	L.parents = job->types;
 	L.nparents = job->depth;
 	rc = lsig_eval(c->db, c->lhits.items, c->lhits.n, &L, on_lsig, c);
@@ -1266,7 +1270,7 @@ static vg_status scan_layer(struct scan_ctx *c, struct scan_job *job, const stru
 	rc = match_layer(c, job, in, &allowlisted);
 	if (rc != VG_OK || job->stop || allowlisted || c->size < VG_MIN_MATCH_SIZE)
 		return rc;
-	type = filetype_detect(c->head, c->head_len);
+	type = scan_db_type(c->db, c->head, c->head_len);
 	job->types[job->depth] = (uint8_t)type;
 	nunp = unpackers_for(type, unp);
 	if (nunp == 0)

@@ -5,6 +5,7 @@
 #define VG_SCAN_DB_H
 
 #include "exe/exe.h"
+#include "filetype/filetype.h"
 #include "scan/scan.h"
 
 enum scan_section {
@@ -25,6 +26,8 @@ enum scan_section {
 	SEC_LTEXT,
 	SEC_LALWAYS,
 	SEC_CDBS,
+	SEC_FTM,
+	SEC_FTM_BYTES,
 	SEC_HASHES = 32,                        /* HASHIDX_SECTIONS of them */
 	SEC_FPS = SEC_HASHES + HASHIDX_SECTIONS /* and as many again */
 };
@@ -79,6 +82,14 @@ struct img_ldb {
 	uint8_t target, flags, container, ninter;
 	uint8_t inter[LDB_MAX_INTERMEDIATES];
 	uint32_t fsize[2], ep[2], nos[2];
+};
+
+/* A file type magic entry (.ftm); its bytes are in SEC_FTM_BYTES. */
+struct img_ftm {
+	uint32_t offset, len;
+	uint64_t bytes;  /* offset into SEC_FTM_BYTES */
+	uint8_t type;    /* enum ftype */
+	uint8_t pad[7];
 };
 
 /* A container metadata signature (.cdb); its regex is in SEC_LTEXT. */
@@ -159,6 +170,8 @@ struct scan_db {
 	const struct img_cdb *cdbs;
 	size_t ncdbs;
 	void *cdb_re;              /* regex_t per cdb, compiled at open */
+	struct ftm_magic *ftm;     /* .ftm entries, the last loaded first, for the typer */
+	size_t nftm;
 	size_t max_back;           /* most bytes a verification needs behind an anchor's end */
 	size_t max_fwd;            /* most bytes it needs after an anchor's end */
 	uint64_t clam_step;        /* ClamAV's scan buffers start every clam_step bytes */
@@ -189,7 +202,8 @@ struct lsig_hit {
 
 /* What the evaluator needs to know about the layer. */
 struct lsig_layer {
-	const uint8_t *head;     /* first bytes, for typing and executable headers */
+	const uint8_t *head;     /* first bytes, for executable headers */
+	enum ftype type;         /* the layer's type (scan_db_type) */
 	size_t head_len;
 	uint64_t size;
 	struct exe_info *exe;    /* parsed on first need; *exe_done says it was */
@@ -228,6 +242,12 @@ vg_status cdb_match(const struct scan_db *db, const struct cdb_entry *e, lsig_fo
  * in load order. */
 vg_status lsig_eval(const struct scan_db *db, struct lsig_hit *hits, size_t nhits,
 		    const struct lsig_layer *L, lsig_found_fn *found, void *ctx);
+
+/* The layer's type: the database's .ftm magic first, then the built-in rules. */
+static inline enum ftype scan_db_type(const struct scan_db *db, const uint8_t *head, size_t len)
+{
+	return filetype_detect_with(db->ftm, db->nftm, head, len);
+}
 
 static inline const char *scan_db_str(const struct scan_db *db, uint32_t off)
 {

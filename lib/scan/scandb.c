@@ -359,6 +359,32 @@ static vg_status write_ldbs(struct sigset *set, struct image_writer *w)
 			rc = image_add(w, SEC_CDBS, ic, nc * sizeof(*ic));
 		vg_free(ic);
 	}
+	if (rc == VG_OK) {
+		size_t nf = set->ftms.n, nbytes = 0;
+		struct img_ftm *fm = vg_calloc(nf + 1, sizeof(*fm));
+		uint8_t *bytes = NULL;
+		for (size_t i = 0; i < nf; i++)
+			nbytes += VEC_AT(&set->ftms, struct ftm_sig, i)->len;
+		bytes = vg_malloc(nbytes + 1);
+		if (!fm || !bytes)
+			rc = VG_ENOMEM;
+		nbytes = 0;
+		for (size_t i = 0; i < nf && rc == VG_OK; i++) {
+			const struct ftm_sig *m = VEC_AT(&set->ftms, struct ftm_sig, i);
+			fm[i].offset = m->offset;
+			fm[i].len = m->len;
+			fm[i].type = m->type;
+			fm[i].bytes = nbytes;
+			memcpy(bytes + nbytes, m->bytes, m->len);
+			nbytes += m->len;
+		}
+		if (rc == VG_OK)
+			rc = image_add(w, SEC_FTM, fm, nf * sizeof(*fm));
+		if (rc == VG_OK)
+			rc = image_add(w, SEC_FTM_BYTES, bytes, nbytes);
+		vg_free(fm);
+		vg_free(bytes);
+	}
 	if (rc == VG_OK)
 		rc = image_add(w, SEC_LTEXT, text.data, text.len);
 	if (rc == VG_OK)
@@ -458,6 +484,7 @@ void scan_db_free(struct scan_db *db)
 		for (size_t i = 0; i < db->nlsubs; i++)
 			pcre2_code_free(db->pcre[i]);
 	vg_free(db->pcre);
+	vg_free(db->ftm);
 	if (db->cdb_re) {
 		regex_t *re = db->cdb_re;
 		for (size_t i = 0; i < db->ncdbs; i++)
@@ -477,6 +504,28 @@ void scan_db_free(struct scan_db *db)
 static bool text_ok(const struct scan_db *db, uint32_t off, uint32_t len)
 {
 	return off <= db->ltext_len && len < db->ltext_len - off && db->ltext[off + len] == '\0';
+}
+
+/* File type magic: a table for the typer, the last loaded first. */
+static vg_status open_ftm(struct scan_db *db, const struct img_ftm *fm, size_t n,
+			  const uint8_t *bytes, size_t nbytes)
+{
+	if (!n)
+		return VG_OK;
+	db->ftm = vg_calloc(n, sizeof(*db->ftm));
+	if (!db->ftm)
+		return VG_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct img_ftm *m = &fm[n - 1 - i];
+		if (m->bytes > nbytes || m->len > nbytes - m->bytes || m->type >= FT_COUNT)
+			return VG_EFORMAT;
+		db->ftm[i].offset = m->offset;
+		db->ftm[i].len = m->len;
+		db->ftm[i].bytes = bytes + m->bytes;
+		db->ftm[i].type = m->type;
+	}
+	db->nftm = n;
+	return VG_OK;
 }
 
 /* Container signatures: regexes compiled (a failure leaves the regex
@@ -642,6 +691,19 @@ vg_status scan_db_open(const uint8_t *image, size_t ilen, bool own, void *map, s
 	rc = open_ldbs(db);
 	if (rc == VG_OK)
 		rc = open_cdbs(db);
+	if (rc == VG_OK) {
+		const struct img_ftm *fm;
+		const void *fb;
+		size_t nfm, nfb;
+		if (!image_section(&db->img, SEC_FTM, sizeof(struct img_ftm), &p, &len) ||
+		    !image_section(&db->img, SEC_FTM_BYTES, 0, &fb, &nfb))
+			rc = VG_EFORMAT;
+		else {
+			fm = p;
+			nfm = len / sizeof(struct img_ftm);
+			rc = open_ftm(db, fm, nfm, fb, nfb);
+		}
+	}
 	if (rc == VG_OK)
 		rc = check_bodies(db);
 	if (rc != VG_OK)

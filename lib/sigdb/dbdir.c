@@ -16,7 +16,7 @@
 enum db_kind {
 	DBK_UNKNOWN = 0, /* not a ClamAV database extension */
 	DBK_UNSUPPORTED, /* a ClamAV format this version does not read yet */
-	DBK_HASH, DBK_HASH_PUA, DBK_FP, DBK_NDB, DBK_NDB_PUA, DBK_LDB, DBK_LDB_PUA, DBK_CDB, DBK_IGN, DBK_IGN2
+	DBK_HASH, DBK_HASH_PUA, DBK_FP, DBK_NDB, DBK_NDB_PUA, DBK_LDB, DBK_LDB_PUA, DBK_CDB, DBK_FTM, DBK_IGN, DBK_IGN2
 };
 
 struct ext_kind {
@@ -32,7 +32,7 @@ static const struct ext_kind exts[] = {
 	/* ClamAV formats still to come (logical, containers, executables, ...) */
 	{".mdb", DBK_UNSUPPORTED}, {".msb", DBK_UNSUPPORTED}, {".mdu", DBK_UNSUPPORTED},
 	{".msu", DBK_UNSUPPORTED}, {".imp", DBK_UNSUPPORTED}, {".cdb", DBK_CDB}, {".cbc", DBK_UNSUPPORTED},
-	{".ftm", DBK_UNSUPPORTED}, {".cfg", DBK_UNSUPPORTED}, {".crb", DBK_UNSUPPORTED},
+	{".ftm", DBK_FTM}, {".cfg", DBK_UNSUPPORTED}, {".crb", DBK_UNSUPPORTED},
 	{".cat", DBK_UNSUPPORTED}, {".idb", DBK_UNSUPPORTED}, {".pdb", DBK_UNSUPPORTED},
 	{".wdb", DBK_UNSUPPORTED}, {".gdb", DBK_UNSUPPORTED}, {".yar", DBK_UNSUPPORTED},
 	{".yara", DBK_UNSUPPORTED}, {".pwdb", DBK_UNSUPPORTED}, {".cvd", DBK_UNSUPPORTED},
@@ -60,13 +60,14 @@ static const char *base_name(const char *path)
 }
 
 struct snapshot {
-	size_t names, sigs, bodies, hashes, fps, ignores, dbs, ldbs, lsubs, cdbs;
+	size_t names, sigs, bodies, hashes, fps, ignores, dbs, ldbs, lsubs, cdbs, ftms;
 };
 
 static struct snapshot take_snapshot(const struct sigset *s)
 {
 	struct snapshot sn = {s->names.len, s->sigs.n, s->bodies.n, s->hashes.n,
-			      s->fps.n, s->ignores.n, s->dbs.n, s->ldbs.n, s->lsubs.n, s->cdbs.n};
+			      s->fps.n, s->ignores.n, s->dbs.n, s->ldbs.n, s->lsubs.n, s->cdbs.n,
+			      s->ftms.n};
 	return sn;
 }
 
@@ -78,6 +79,7 @@ static void roll_back(struct sigset *s, const struct snapshot *sn)
 		vg_free(VEC_AT(&s->ignores, struct ignore_entry, i)->name);
 	sigdb_free_ldbs(s, sn->ldbs, sn->lsubs);
 	sigdb_free_cdbs(s, sn->cdbs);
+	sigdb_free_ftms(s, sn->ftms);
 	for (size_t i = sn->dbs; i < s->dbs.n; i++) {
 		vg_free(VEC_AT(&s->dbs, struct db_record, i)->path);
 		vg_free(VEC_AT(&s->dbs, struct db_record, i)->name);
@@ -206,6 +208,7 @@ static vg_status load_file(struct sigset *s, const char *path, enum db_kind kind
 	case DBK_LDB:
 	case DBK_LDB_PUA: rc = sigdb_load_ldb(s, &t); break;
 	case DBK_CDB: rc = sigdb_load_cdb(s, &t); break;
+	case DBK_FTM: rc = sigdb_load_ftm(s, &t); break;
 	case DBK_IGN: rc = sigdb_load_ign(s, &t, true); break;
 	case DBK_IGN2: rc = sigdb_load_ign(s, &t, false); break;
 	default: rc = VG_EINVAL; break;
@@ -213,7 +216,7 @@ static vg_status load_file(struct sigset *s, const char *path, enum db_kind kind
 	if (rc == VG_OK) {
 		rec = VEC_AT(&s->dbs, struct db_record, t.db);
 		if (rec->deferred && kind != DBK_LDB && kind != DBK_LDB_PUA &&
-		    kind != DBK_CDB) /* those loaders tell why */
+		    kind != DBK_CDB && kind != DBK_FTM) /* those loaders tell why */
 			vg_log(s->log, VG_LOG_NOTICE,
 			       "%s: %llu signature(s) kept for later: they need file typing or executable "
 			       "parsing (target types other than 0, EP/section offsets), which vigil %s does "

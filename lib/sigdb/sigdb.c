@@ -43,6 +43,7 @@ void sigset_init(struct sigset *s, uint32_t flevel, bool detect_pua, const struc
 	vec_init(&s->bodies, sizeof(struct body_sig));
 	vec_init(&s->ldbs, sizeof(struct ldb_sig));
 	vec_init(&s->cdbs, sizeof(struct cdb_sig));
+	vec_init(&s->ftms, sizeof(struct ftm_sig));
 	vec_init(&s->lsubs, sizeof(struct ldb_sub));
 	vec_init(&s->hashes, sizeof(struct hash_entry));
 	vec_init(&s->fps, sizeof(struct hash_entry));
@@ -61,6 +62,7 @@ void sigset_free(struct sigset *s)
 		vg_free(VEC_AT(&s->ignores, struct ignore_entry, i)->name);
 	sigdb_free_ldbs(s, 0, 0);
 	sigdb_free_cdbs(s, 0);
+	sigdb_free_ftms(s, 0);
 	for (size_t i = 0; i < s->dbs.n; i++) {
 		vg_free(VEC_AT(&s->dbs, struct db_record, i)->path);
 		vg_free(VEC_AT(&s->dbs, struct db_record, i)->name);
@@ -70,6 +72,7 @@ void sigset_free(struct sigset *s)
 	vec_free(&s->bodies);
 	vec_free(&s->ldbs);
 	vec_free(&s->cdbs);
+	vec_free(&s->ftms);
 	vec_free(&s->lsubs);
 	vec_free(&s->hashes);
 	vec_free(&s->fps);

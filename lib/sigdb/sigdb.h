@@ -68,6 +68,15 @@ struct cdb_sig {
 	char *name_re;        /* owned; POSIX extended regex on the entry name, NULL for '*' */
 };
 
+/* ---- file type magic (.ftm), magic type 0 ---- */
+
+struct ftm_sig {
+	uint32_t offset;
+	uint32_t len;
+	uint8_t *bytes;   /* owned */
+	uint8_t type;     /* enum ftype */
+};
+
 /* A CL_TYPE_ name (ClamAV's list) as an enum ftype, LDB_TYPE_ANY for
  * CL_TYPE_ANY, TYPE_UNSUPPORTED when vigil's file typer never produces that
  * type, or TYPE_UNKNOWN when ClamAV does not know the name either. */
@@ -146,6 +155,7 @@ struct sigset {
 	struct vec bodies;       /* struct body_sig */
 	struct vec ldbs;         /* struct ldb_sig */
 	struct vec cdbs;         /* struct cdb_sig */
+	struct vec ftms;         /* struct ftm_sig */
 	struct vec lsubs;        /* struct ldb_sub */
 	struct vec hashes;       /* struct hash_entry, value = sig index */
 	struct vec fps;          /* struct hash_entry of .fp/.sfp, value unused */
@@ -186,11 +196,13 @@ vg_status sigdb_load_hash(struct sigset *s, const struct db_text *t, enum hash_f
 vg_status sigdb_load_ndb(struct sigset *s, const struct db_text *t);
 vg_status sigdb_load_ldb(struct sigset *s, const struct db_text *t);
 vg_status sigdb_load_cdb(struct sigset *s, const struct db_text *t);
+vg_status sigdb_load_ftm(struct sigset *s, const struct db_text *t);
 /* Frees what logical signatures from index ldb_from and subsignatures from
  * sub_from own, and drops them from the set. */
 void sigdb_free_ldbs(struct sigset *s, size_t ldb_from, size_t sub_from);
 /* The same for container signatures from index from. */
 void sigdb_free_cdbs(struct sigset *s, size_t from);
+void sigdb_free_ftms(struct sigset *s, size_t from);
 vg_status sigdb_load_ign(struct sigset *s, const struct db_text *t, bool legacy_ign);
 
 /* True if a signature of this name (raw, without ".UNOFFICIAL") from this

@@ -203,6 +203,7 @@ static void exe_layer(void **state)
 	memset(&L, 0, sizeof(L));
 	L.head = head;
 	L.head_len = sizeof(head);
+	L.type = FT_MSEXE;
 	L.size = 1000;
 	L.exe = &exe;
 	L.exe_done = &done;
