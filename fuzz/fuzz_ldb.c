@@ -39,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	t.official = false;
 	if (sigdb_load_ldb(&s, &t) != VG_OK || s.ldbs.n == 0)
 		goto out;
-	if (scan_db_compile(&s, key, NULL, 0, &image, &ilen, err, sizeof(err)) != VG_OK)
+	if (scan_db_compile(&s, key, NULL, 0, 1, &image, &ilen, err, sizeof(err)) != VG_OK)
 		goto out;
 	if (scan_db_open(image, ilen, true, NULL, 0, false, &db) != VG_OK)
 		goto out;

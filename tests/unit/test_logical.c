@@ -186,7 +186,7 @@ static void exe_layer(void **state)
 				     "H;Engine:51-255,Target:0,FileSize:900-1100;0;41424344\n",
 				     path, sizeof(path)), 0);
 	assert_int_equal(sigset_load(&fx->set, path, true), VG_OK);
-	assert_int_equal(scan_db_compile(&fx->set, key, NULL, 0, &image, &ilen, err, sizeof(err)), VG_OK);
+	assert_int_equal(scan_db_compile(&fx->set, key, NULL, 0, 1, &image, &ilen, err, sizeof(err)), VG_OK);
 	assert_int_equal(scan_db_open(image, ilen, true, NULL, 0, true, &db), VG_OK);
 	assert_int_equal(db->nldbs, 4);
 

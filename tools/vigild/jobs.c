@@ -26,6 +26,7 @@
 
 #include "daemon.h"
 #include "engines.h"
+#include "action.h"
 #include "log.h"
 
 #define VD_MAX_MATCHES 256u /* ALLMATCHSCAN lines per file */
@@ -180,8 +181,10 @@ static enum result scan_file(struct scanner *sc, int dfd, const char *name, cons
 	errno = 0;
 	rc = vg_scan_fd(sc->e, fd, &sc->opts, on_match, &ms, &sum);
 	err = errno;
-	close(fd);
 	r = report(sc, path, path, rc, err, &sum, &ms, found);
+	if (r == R_FOUND && vd_action_enabled())
+		vd_action_found(fd, path, &st, (const char *const *)ms.names, ms.n);
+	close(fd);
 	matches_free(&ms);
 	return r;
 }
