@@ -386,6 +386,8 @@ bool bcomp_parse(const char *text, size_t len, struct bcomp *out, const char **w
 	return true;
 }
 
+/* Binary fields are unsigned (libclamav 1.4.6 compares them as uint64_t
+ * against the signed value, so "<0" never holds); text numbers are signed. */
 static bool cmp_holds(char op, bool bin, uint64_t bv, int64_t v, int64_t x)
 {
 	switch (op) {

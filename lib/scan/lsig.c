@@ -223,8 +223,60 @@ static int cmp_hit(const void *pa, const void *pb)
 	return a->start < b->start ? -1 : a->start > b->start;
 }
 
+struct win_start {
+	uint64_t win, start;
+};
+
+static int cmp_win(const void *pa, const void *pb)
+{
+	const struct win_start *a = pa, *b = pb;
+
+	if (a->win != b->win)
+		return a->win < b->win ? -1 : 1;
+	return a->start < b->start ? -1 : a->start > b->start;
+}
+
+/* A byte compare, as libclamav runs it: after each of its 128 KiB scan
+ * buffers, at the start of the referenced subsignature's latest match so
+ * far; it holds if it held after any buffer. hits[0..nh) are the
+ * signature's, sorted by subsignature. */
+static vg_status run_bcomp(const struct scan_db *db, const struct img_lsub *s, uint32_t ref_lsub,
+			   const struct lsig_hit *hits, size_t nh, const struct lsig_layer *L,
+			   bool *holds)
+{
+	struct win_start *ws;
+	const uint8_t *data;
+	size_t len, n = 0;
+	uint64_t best = 0;
+	vg_status rc;
+
+	*holds = false;
+	ws = vg_calloc(nh ? nh : 1, sizeof(*ws));
+	if (!ws)
+		return VG_ENOMEM;
+	for (size_t i = 0; i < nh; i++)
+		if (hits[i].lsub == ref_lsub) {
+			ws[n].win = scan_db_clam_window(db, hits[i].end);
+			ws[n].start = hits[i].start;
+			n++;
+		}
+	rc = n ? L->data(L->data_ctx, &data, &len) : VG_OK;
+	if (rc == VG_OK && n) {
+		qsort(ws, n, sizeof(*ws), cmp_win);
+		for (size_t i = 0; i < n && !*holds; i++) {
+			if (i == 0 || ws[i].start > best)
+				best = ws[i].start;
+			if (i + 1 == n || ws[i + 1].win != ws[i].win)
+				*holds = bcomp_check(&s->bc, data, len, best);
+		}
+	}
+	vg_free(ws);
+	return rc;
+}
+
 /* One signature: counts[] and last[] hold its content subsignatures'. */
 static vg_status eval_one(const struct scan_db *db, uint32_t li, const struct lsig_layer *L,
+			  const struct lsig_hit *hits, size_t nh,
 			  uint32_t counts[LOGICAL_MAX_SUBS], uint64_t last[LOGICAL_MAX_SUBS],
 			  lsig_found_fn *found, void *ctx)
 {
@@ -244,14 +296,21 @@ static vg_status eval_one(const struct scan_db *db, uint32_t li, const struct ls
 			if (rc != VG_OK)
 				return rc;
 		} else if (s->kind == LSUB_BCOMP) {
-			const uint8_t *data;
-			size_t len;
+			bool holds;
 			if (!counts[s->bc.ref])
 				continue;
-			rc = L->data(L->data_ctx, &data, &len);
+			if (db->lsubs[l->first_sub + s->bc.ref].kind != LSUB_CONTENT) {
+				/* a PCRE or byte compare reference: its one offset */
+				const uint8_t *data;
+				size_t len;
+				rc = L->data(L->data_ctx, &data, &len);
+				holds = rc == VG_OK && bcomp_check(&s->bc, data, len, last[s->bc.ref]);
+			} else {
+				rc = run_bcomp(db, s, l->first_sub + s->bc.ref, hits, nh, L, &holds);
+			}
 			if (rc != VG_OK)
 				return rc;
-			if (bcomp_check(&s->bc, data, len, last[s->bc.ref])) {
+			if (holds) {
 				counts[k] = 1;
 				last[k] = last[s->bc.ref];
 			}
@@ -280,6 +339,8 @@ vg_status lsig_eval(const struct scan_db *db, struct lsig_hit *hits, size_t nhit
 		uint32_t li = li_hit < li_all ? li_hit : li_all;
 		const struct img_ldb *l = &db->ldbs[li];
 
+		size_t h0 = h;
+
 		memset(counts, 0, sizeof(counts));
 		memset(last, 0, sizeof(last));
 		while (h < nhits && db->lsubs[hits[h].lsub].ldb == li) {
@@ -294,7 +355,7 @@ vg_status lsig_eval(const struct scan_db *db, struct lsig_hit *hits, size_t nhit
 		}
 		if (li_all == li)
 			a++;
-		rc = eval_one(db, li, L, counts, last, found, ctx);
+		rc = eval_one(db, li, L, hits + h0, h - h0, counts, last, found, ctx);
 	}
 	return rc;
 }

@@ -208,7 +208,8 @@ static bool offset_ok(struct scan_ctx *c, const struct img_body *b, uint64_t sta
 
 /* A match start of a .ldb content subsignature; the evaluator counts the
  * distinct ones. */
-static void lsig_hit(struct scan_ctx *c, uint32_t body, uint64_t key, uint64_t start)
+static void lsig_hit(struct scan_ctx *c, uint32_t body, uint64_t key, uint64_t start,
+		     uint64_t end)
 {
 	struct body_state *b = body_state(c, body);
 	struct lsig_hit *h;
@@ -225,6 +226,7 @@ static void lsig_hit(struct scan_ctx *c, uint32_t body, uint64_t key, uint64_t s
 	h->pad = 0;
 	h->key = key;
 	h->start = start;
+	h->end = end;
 }
 
 struct verify_ctx {
@@ -235,14 +237,9 @@ struct verify_ctx {
 	const struct img_body *bs;
 };
 
-/* The first of ClamAV's scan buffers that holds a match ending at end: they
- * are VG_CLAMAV_WINDOW bytes long and start every clam_step bytes (they
- * overlap by its longest pattern). Matches are reported buffer by buffer. */
 static uint64_t clam_window(const struct scan_db *db, uint64_t end)
 {
-	if (end <= VG_CLAMAV_WINDOW)
-		return 0;
-	return (end - VG_CLAMAV_WINDOW + db->clam_step - 1) / db->clam_step;
+	return scan_db_clam_window(db, end);
 }
 
 static void record_match(struct scan_ctx *c, uint32_t body, uint64_t start, uint64_t end)
@@ -272,7 +269,7 @@ static int on_occurrence(void *ctx, uint64_t start, uint64_t end)
 		return 0;
 	if (v->nparts == 1) {
 		if (v->bs->lsub)
-			lsig_hit(c, v->body, start, start);
+			lsig_hit(c, v->body, start, start, end);
 		else
 			record_match(c, v->body, start, end);
 		return c->err != VG_OK;
@@ -542,7 +539,7 @@ static void resolve_multipart(struct scan_ctx *c, uint32_t body)
 	}
 	for (size_t i = 0; i < nprev; i++) {
 		if (c->db->bodies[body].lsub)
-			lsig_hit(c, body, prev[i].end, prev[i].start);
+			lsig_hit(c, body, prev[i].end, prev[i].start, prev[i].end);
 		else
 			record_match(c, body, prev[i].start, prev[i].end);
 	}

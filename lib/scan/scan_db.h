@@ -198,6 +198,7 @@ struct lsig_hit {
 	uint32_t pad;
 	uint64_t key;
 	uint64_t start;
+	uint64_t end;
 };
 
 /* What the evaluator needs to know about the layer. */
@@ -242,6 +243,16 @@ vg_status cdb_match(const struct scan_db *db, const struct cdb_entry *e, lsig_fo
  * in load order. */
 vg_status lsig_eval(const struct scan_db *db, struct lsig_hit *hits, size_t nhits,
 		    const struct lsig_layer *L, lsig_found_fn *found, void *ctx);
+
+/* The first of ClamAV's scan buffers that holds a match ending at end: they
+ * are VG_CLAMAV_WINDOW bytes long and start every clam_step bytes (they
+ * overlap by its longest pattern). Matches are reported buffer by buffer. */
+static inline uint64_t scan_db_clam_window(const struct scan_db *db, uint64_t end)
+{
+	if (end <= VG_CLAMAV_WINDOW)
+		return 0;
+	return (end - VG_CLAMAV_WINDOW + db->clam_step - 1) / db->clam_step;
+}
 
 /* The layer's type: the database's .ftm magic first, then the built-in rules. */
 static inline enum ftype scan_db_type(const struct scan_db *db, const uint8_t *head, size_t len)

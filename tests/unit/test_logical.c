@@ -119,6 +119,13 @@ static void byte_compare(void **state)
 	assert_true(bc("0(>>2#ib2#=20480)", mz, 12, 0));
 	assert_true(bc("0(>>4#il4#=67305985)", mz, 12, 0));
 	assert_true(bc("0(>>4#ib1#>0,<2)", mz, 12, 0));
+	/* binary fields are unsigned (clamscan 1.4.6: ib1 on 0xff is =255, not =-1) */
+	assert_true(bc("0(>>1#ib1#=90)", mz, 12, 0));
+	assert_true(bc("0(>>1#ib1#=255)", "\x00\xff\x80", 3, 0));
+	assert_false(bc("0(>>1#ib1#=-1)", "\x00\xff\x80", 3, 0));
+	assert_true(bc("0(>>1#ib2#=65408)", "\x00\xff\x80", 3, 0));
+	assert_true(bc("0(>>1#il2#=33023)", "\x00\xff\x80", 3, 0));
+	assert_false(bc("0(>>1#il2#<0)", "\x00\xff\x80", 3, 0));
 	assert_false(bc("0(>>4#ib1#>0,<1)", mz, 12, 0));
 	/* without endianness a binary compare never holds (ClamAV) */
 	assert_false(bc("0(>>2#i2#=80)", mz, 12, 0));
@@ -233,7 +240,7 @@ static void exe_layer(void **state)
 	 * G does not (ELF target on a PE), H holds (size) */
 	memset(hits, 0, sizeof(hits));
 	for (uint32_t i = 0; i < 4; i++) {
-		struct lsig_hit h = {db->ldbs[i].first_sub, 0, 10, 10};
+		struct lsig_hit h = {db->ldbs[i].first_sub, 0, 10, 10, 14};
 		struct found_list one = {{0}, 0};
 		assert_int_equal(lsig_eval(db, &h, 1, &L, on_found, &one), VG_OK);
 		if (one.n)
