@@ -21,17 +21,6 @@ struct ftm_stats {
 	uint64_t deferred;
 };
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool digits(const struct field *f)
 {
 	for (size_t i = 0; i < f->len; i++)
@@ -103,9 +92,10 @@ static vg_status ftm_line(struct sigset *s, const struct db_text *t, const char 
 		return sigdb_fail(s, VG_EFORMAT, t->path, lineno, f[2].col,
 				  "magic bytes must be an even number of hex digits");
 	for (size_t i = 0; i < f[2].len; i++)
-		if (hexval(f[2].s[i]) < 0)
+		if (hex_digit(f[2].s[i]) < 0)
 			return sigdb_fail(s, VG_EFORMAT, t->path, lineno, f[2].col + (uint32_t)i,
 					  "bad hex digit '%c' in the magic bytes", f[2].s[i]);
+	/* (validated above for the column; decoded below) */
 	st->used++;
 	if (magic == 4 || type < 0 || type == LDB_TYPE_ANY) {
 		st->deferred++;
@@ -123,8 +113,10 @@ static vg_status ftm_line(struct sigset *s, const struct db_text *t, const char 
 		s->ftms.n--;
 		return VG_ENOMEM;
 	}
-	for (uint32_t i = 0; i < m->len; i++)
-		m->bytes[i] = (uint8_t)(hexval(f[2].s[2 * i]) * 16 + hexval(f[2].s[2 * i + 1]));
+	{
+		size_t badpos;
+		(void)hex_decode(f[2].s, f[2].len, m->bytes, &badpos);
+	}
 	return VG_OK;
 }
 

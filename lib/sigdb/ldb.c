@@ -345,17 +345,6 @@ static bool wide_hex(struct buf *out, const char *h, size_t n, vg_status *rc)
 	return true;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* ::i: every literal byte A-Z becomes a-z (data is folded when verified). */
 static void lower_hex(char *h, size_t n)
 {
@@ -369,8 +358,8 @@ static void lower_hex(char *h, size_t n)
 			i += 2;
 			continue;
 		}
-		if (hexval(h[i]) >= 0 && hexval(h[i + 1]) >= 0) {
-			int b = hexval(h[i]) * 16 + hexval(h[i + 1]);
+		if (hex_digit(h[i]) >= 0 && hex_digit(h[i + 1]) >= 0) {
+			int b = hex_digit(h[i]) * 16 + hex_digit(h[i + 1]);
 			if (b >= 'A' && b <= 'Z') {
 				static const char digits[] = "0123456789abcdef";
 				b += 32;
@@ -378,7 +367,7 @@ static void lower_hex(char *h, size_t n)
 				h[i + 1] = digits[b & 15];
 			}
 			i++;
-		} else if (h[i] == '?' || hexval(h[i]) >= 0) {
+		} else if (h[i] == '?' || hex_digit(h[i]) >= 0) {
 			i++; /* a nibble or wildcard pair */
 		}
 	}
