@@ -21,6 +21,11 @@
 #define LSIG_PCRE_MATCH_LIMIT 100000u
 #define LSIG_PCRE_DEPTH_LIMIT 2000u
 
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
 static const struct exe_info *exe_of(const struct lsig_layer *L)
 {
 	if (!*L->exe_done) {
@@ -31,8 +36,8 @@ static const struct exe_info *exe_of(const struct lsig_layer *L)
 	return L->exe;
 }
 
-bool lsig_offset_range(const struct lsig_layer *L, uint8_t kind, bool neg, uint32_t sect,
-		       uint64_t n, uint64_t shift, uint64_t *lo, uint64_t *hi)
+bool lsig_offset_range(const struct lsig_layer *L, uint8_t kind, uint32_t sect, uint64_t n,
+		       uint64_t shift, uint64_t *lo, uint64_t *hi)
 {
 	const struct exe_info *x;
 	uint64_t at;
@@ -50,36 +55,38 @@ bool lsig_offset_range(const struct lsig_layer *L, uint8_t kind, bool neg, uint3
 			return false;
 		at = L->size - n;
 		break;
-	case SIG_OFF_EP:
+	case SIG_OFF_EP_PLUS:
+	case SIG_OFF_EP_MINUS:
 		x = exe_of(L);
-		if (x->kind == EXE_NONE || !x->has_ep || (neg && n > x->ep))
+		if (x->kind == EXE_NONE || !x->has_ep || (kind == SIG_OFF_EP_MINUS && n > x->ep))
 			return false;
-		at = neg ? x->ep - n : x->ep + n;
+		at = kind == SIG_OFF_EP_MINUS ? x->ep - n : sat_add(x->ep, n);
 		break;
-	case SIG_OFF_SECT:
-	case SIG_OFF_SECT_IN:
+	case SIG_OFF_SX:
+	case SIG_OFF_SE:
 		x = exe_of(L);
 		if (x->kind == EXE_NONE || sect >= x->described)
 			return false;
 		at = x->sections[sect].raw_off;
-		if (kind == SIG_OFF_SECT_IN) {
+		if (kind == SIG_OFF_SE) {
+			/* anywhere in the section, and shift bytes past it */
 			*lo = at;
-			*hi = at + x->sections[sect].raw_size;
+			*hi = sat_add(sat_add(at, x->sections[sect].raw_size), shift);
 			return true;
 		}
-		at += n;
+		at = sat_add(at, n);
 		break;
-	case SIG_OFF_LAST:
+	case SIG_OFF_SL:
 		x = exe_of(L);
 		if (x->kind == EXE_NONE || x->nsections == 0 || x->nsections > x->described)
 			return false;
-		at = x->sections[x->nsections - 1].raw_off + n;
+		at = sat_add(x->sections[x->nsections - 1].raw_off, n);
 		break;
 	default:
 		return false;
 	}
 	*lo = at;
-	*hi = at + shift < at ? UINT64_MAX : at + shift;
+	*hi = sat_add(at, shift);
 	return true;
 }
 
@@ -161,8 +168,8 @@ static vg_status run_pcre(const struct scan_db *db, size_t si, const struct lsig
 	vg_status rc;
 
 	*count = 0;
-	if (!code || !lsig_offset_range(L, s->off_kind, s->off_neg, s->off_sect, s->off_n,
-					 s->off_shift, &lo, &hi))
+	if (!code || !lsig_offset_range(L, s->off_kind, s->off_section, s->off_n, s->off_shift, &lo,
+					 &hi))
 		return VG_OK;
 	rc = L->data(L->data_ctx, &data, &len);
 	if (rc != VG_OK)

@@ -201,8 +201,8 @@ static bool offset_ok(struct scan_ctx *c, const struct img_body *b, uint64_t sta
 	if (b->off_kind == SIG_OFF_ANY)
 		return true;
 	layer_view(c, &L);
-	return lsig_offset_range(&L, (uint8_t)b->off_kind, b->off_neg, b->off_sect, b->off_n,
-				 b->off_shift, &lo, &hi) &&
+	return lsig_offset_range(&L, (uint8_t)b->off_kind, b->off_section, b->off_n, b->off_shift,
+				 &lo, &hi) &&
 	       start >= lo && start <= hi;
 }
 

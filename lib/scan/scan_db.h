@@ -63,9 +63,8 @@ struct img_body {
 	uint64_t off_n, off_shift;
 	uint32_t lsub;      /* 1 + index into SEC_LSUBS for a .ldb subsignature; 0: reported itself */
 	uint8_t nocase;     /* .ldb ::i: verified against folded data */
-	uint8_t off_neg;    /* EP-n */
-	uint8_t pad[2];
-	uint32_t off_sect;  /* Sx+n, SEx */
+	uint8_t pad[3];
+	uint32_t off_section; /* Sx+n, SEx */
 	uint32_t pad2;
 };
 
@@ -107,9 +106,9 @@ struct img_lsub {
 	uint8_t pcre_global, pcre_rolling, pcre_encompass;
 	uint32_t pcre_opts;
 	uint32_t trigger, trigger_len, regex, regex_len; /* into SEC_LTEXT */
-	uint8_t off_kind, off_neg;
-	uint8_t pad[2];
-	uint32_t off_sect;
+	uint8_t off_kind;
+	uint8_t pad[3];
+	uint32_t off_section;
 	uint64_t off_n, off_shift;
 	struct bcomp bc;
 };
@@ -218,8 +217,8 @@ struct lsig_layer {
 
 /* Where a signature offset lets a match start: [*lo, *hi]. False when it
  * cannot (EOF-n beyond the start, no entry point, no such section). */
-bool lsig_offset_range(const struct lsig_layer *L, uint8_t kind, bool neg, uint32_t sect,
-		       uint64_t n, uint64_t shift, uint64_t *lo, uint64_t *hi);
+bool lsig_offset_range(const struct lsig_layer *L, uint8_t kind, uint32_t section, uint64_t n,
+		       uint64_t shift, uint64_t *lo, uint64_t *hi);
 
 typedef vg_status lsig_found_fn(void *ctx, uint32_t ldb);
 

@@ -146,8 +146,7 @@ static vg_status write_bodies(struct sigset *set, struct image_writer *w, struct
 		ib[i].off_kind = bs->off.kind;
 		ib[i].off_n = bs->off.n;
 		ib[i].off_shift = bs->off.shift;
-		ib[i].off_neg = bs->off.neg;
-		ib[i].off_sect = bs->off.sect;
+		ib[i].off_section = bs->off.section;
 		ib[i].lsub = bs->lsub;
 		ib[i].nocase = bs->nocase;
 		pat_bytes += (len + 7) / 8 * 8;
@@ -320,8 +319,7 @@ static vg_status write_ldbs(struct sigset *set, struct image_writer *w)
 		is[i].pcre_encompass = sb->pcre_encompass;
 		is[i].pcre_opts = sb->pcre_opts;
 		is[i].off_kind = sb->off.kind;
-		is[i].off_neg = sb->off.neg;
-		is[i].off_sect = sb->off.sect;
+		is[i].off_section = sb->off.section;
 		is[i].off_n = sb->off.n;
 		is[i].off_shift = sb->off.shift;
 		is[i].bc = sb->bc;
@@ -583,7 +581,7 @@ static vg_status open_ldbs(struct scan_db *db)
 		PCRE2_SIZE erroff;
 
 		if (s->ldb >= db->nldbs || s->kind < LSUB_CONTENT || s->kind > LSUB_BCOMP ||
-		    s->off_kind > SIG_OFF_LAST ||
+		    s->off_kind > SIG_OFF_SL ||
 		    (s->kind == LSUB_BCOMP && s->bc.ref >= db->ldbs[s->ldb].nsubs))
 			return VG_EFORMAT;
 		if (s->kind != LSUB_PCRE)
@@ -605,7 +603,7 @@ static vg_status check_bodies(struct scan_db *db)
 		if (b->pat_off > db->patterns_len || b->pat_len > db->patterns_len - b->pat_off ||
 		    b->pat_off % 8 || b->sig >= db->names_len || b->part_first > db->nmetas ||
 		    b->nparts > db->nmetas - b->part_first || b->nparts == 0 ||
-		    b->off_kind > SIG_OFF_LAST || b->lsub > db->nlsubs ||
+		    b->off_kind > SIG_OFF_SL || b->lsub > db->nlsubs ||
 		    (b->lsub && db->lsubs[b->lsub - 1].kind != LSUB_CONTENT))
 			return VG_EFORMAT;
 	}

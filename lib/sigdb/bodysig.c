@@ -77,39 +77,40 @@ bool sigdb_parse_offset(const struct field *f, struct sig_offset *off, enum offs
 		if (!decimal(s + comma + 1, len - comma - 1, &off->shift))
 			return false;
 		*floating = true;
+		off->floating = true;
 		len = comma;
 	}
 	if (len >= 4 && memcmp(s, "EOF-", 4) == 0) {
 		off->kind = SIG_OFF_EOF;
 		return decimal(s + 4, len - 4, &off->n);
 	}
-	if (len > 3 && (memcmp(s, "EP+", 3) == 0 || memcmp(s, "EP-", 3) == 0)) {
+	/* ClamAV's all-digits test passes "", so "EP+", "SE" and "SL+" mean 0 */
+	if (len >= 3 && (memcmp(s, "EP+", 3) == 0 || memcmp(s, "EP-", 3) == 0)) {
 		*cls = OFFC_EXE;
-		off->kind = SIG_OFF_EP;
-		off->neg = s[2] == '-';
+		off->kind = s[2] == '+' ? SIG_OFF_EP_PLUS : SIG_OFF_EP_MINUS;
 		return decimal(s + 3, len - 3, &off->n);
 	}
-	if (len > 2 && memcmp(s, "SL+", 3) == 0) {
+	if (len >= 3 && memcmp(s, "SL+", 3) == 0) {
 		*cls = OFFC_EXE;
-		off->kind = SIG_OFF_LAST;
+		off->kind = SIG_OFF_SL;
 		return decimal(s + 3, len - 3, &off->n);
 	}
-	if (len > 2 && s[0] == 'S' && s[1] == 'E') {
+	if (len >= 2 && s[0] == 'S' && s[1] == 'E') {
 		*cls = OFFC_EXE;
-		off->kind = SIG_OFF_SECT_IN;
+		off->kind = SIG_OFF_SE;
 		if (!decimal(s + 2, len - 2, &v))
 			return false;
-		off->sect = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+		off->section = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
 		return true;
 	}
 	if (len > 1 && s[0] == 'S') {
 		const char *plus = memchr(s, '+', len);
 		*cls = OFFC_EXE;
-		off->kind = SIG_OFF_SECT;
+		off->kind = SIG_OFF_SX;
 		if (!plus || !decimal(s + 1, (size_t)(plus - s - 1), &v) ||
 		    !decimal(plus + 1, len - (size_t)(plus - s) - 1, &off->n))
 			return false;
-		off->sect = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+		off->section = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
 		return true;
 	}
 	off->kind = SIG_OFF_ABS;

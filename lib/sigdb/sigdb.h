@@ -12,17 +12,18 @@ enum sig_offset_kind {
 	SIG_OFF_ANY = 0, /* '*' */
 	SIG_OFF_ABS,     /* n[,shift] */
 	SIG_OFF_EOF,     /* EOF-n[,shift] */
-	/* executable layout (lib/exe), targets 1, 6, 9 */
-	SIG_OFF_EP,      /* EP+n, EP-n (neg) */
-	SIG_OFF_SECT,    /* Sx+n: start of section sect */
-	SIG_OFF_SECT_IN, /* SEx: anywhere inside section sect */
-	SIG_OFF_LAST     /* SL+n: start of the last section */
+	/* relative to an executable's layout (targets 1, 6, 9) */
+	SIG_OFF_EP_PLUS, /* EP+n[,shift] */
+	SIG_OFF_EP_MINUS,/* EP-n[,shift] */
+	SIG_OFF_SX,      /* Sx+n[,shift]: start of section x + n */
+	SIG_OFF_SE,      /* SEx[,shift]: anywhere in section x (+ shift past its end) */
+	SIG_OFF_SL       /* SL+n[,shift]: start of the last section + n */
 };
 
 struct sig_offset {
 	uint8_t kind;
-	bool neg;       /* EP-n */
-	uint32_t sect;  /* SIG_OFF_SECT, SIG_OFF_SECT_IN */
+	bool floating;    /* ",shift" was given (even ",0") */
+	uint32_t section; /* SIG_OFF_SX, SIG_OFF_SE */
 	uint64_t n;
 	uint64_t shift; /* start may be anywhere in [at, at + shift] */
 };

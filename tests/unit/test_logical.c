@@ -217,22 +217,24 @@ static void exe_layer(void **state)
 	L.data = no_data;
 
 	/* offsets relative to the executable's layout */
-	assert_true(lsig_offset_range(&L, SIG_OFF_EP, false, 0, 4, 0, &lo, &hi));
+	assert_true(lsig_offset_range(&L, SIG_OFF_EP_PLUS, 0, 4, 0, &lo, &hi));
 	assert_int_equal(lo, 154);
 	assert_int_equal(hi, 154);
-	assert_true(lsig_offset_range(&L, SIG_OFF_EP, true, 0, 50, 10, &lo, &hi));
+	assert_true(lsig_offset_range(&L, SIG_OFF_EP_MINUS, 0, 50, 10, &lo, &hi));
 	assert_int_equal(lo, 100);
 	assert_int_equal(hi, 110);
-	assert_false(lsig_offset_range(&L, SIG_OFF_EP, true, 0, 151, 0, &lo, &hi));
-	assert_true(lsig_offset_range(&L, SIG_OFF_SECT, false, 1, 8, 0, &lo, &hi));
+	assert_false(lsig_offset_range(&L, SIG_OFF_EP_MINUS, 0, 151, 0, &lo, &hi));
+	assert_true(lsig_offset_range(&L, SIG_OFF_SX, 1, 8, 0, &lo, &hi));
 	assert_int_equal(lo, 408);
-	assert_false(lsig_offset_range(&L, SIG_OFF_SECT, false, 2, 0, 0, &lo, &hi));
-	assert_true(lsig_offset_range(&L, SIG_OFF_SECT_IN, false, 0, 0, 0, &lo, &hi));
+	assert_false(lsig_offset_range(&L, SIG_OFF_SX, 2, 0, 0, &lo, &hi));
+	assert_true(lsig_offset_range(&L, SIG_OFF_SE, 0, 0, 0, &lo, &hi));
 	assert_int_equal(lo, 200);
 	assert_int_equal(hi, 300);
-	assert_true(lsig_offset_range(&L, SIG_OFF_LAST, false, 0, 2, 0, &lo, &hi));
+	assert_true(lsig_offset_range(&L, SIG_OFF_SE, 0, 0, 16, &lo, &hi)); /* SE0,16 */
+	assert_int_equal(hi, 316);
+	assert_true(lsig_offset_range(&L, SIG_OFF_SL, 0, 2, 0, &lo, &hi));
 	assert_int_equal(lo, 402);
-	assert_true(lsig_offset_range(&L, SIG_OFF_EOF, false, 0, 10, 5, &lo, &hi));
+	assert_true(lsig_offset_range(&L, SIG_OFF_EOF, 0, 10, 5, &lo, &hi));
 	assert_int_equal(lo, 990);
 	assert_int_equal(hi, 995);
 
@@ -256,7 +258,7 @@ static void exe_layer(void **state)
 	hits[0].lsub = db->ldbs[0].first_sub;
 	assert_int_equal(lsig_eval(db, hits, 1, &L, on_found, &found), VG_OK);
 	assert_int_equal(found.n, 0);
-	assert_false(lsig_offset_range(&L, SIG_OFF_EP, false, 0, 0, 0, &lo, &hi));
+	assert_false(lsig_offset_range(&L, SIG_OFF_EP_PLUS, 0, 0, 0, &lo, &hi));
 	scan_db_free(db);
 }
 
