@@ -304,14 +304,18 @@ static vg_status eval_one(const struct scan_db *db, uint32_t li, const struct ls
 				return rc;
 		} else if (s->kind == LSUB_BCOMP) {
 			bool holds;
-			if (!counts[s->bc.ref])
+			uint8_t ref_kind = db->lsubs[l->first_sub + s->bc.ref].kind;
+			/* libclamav runs byte compares during the body scan, before
+			 * any PCRE: one that refers to a PCRE never holds */
+			if (!counts[s->bc.ref] || ref_kind == LSUB_PCRE)
 				continue;
-			if (db->lsubs[l->first_sub + s->bc.ref].kind != LSUB_CONTENT) {
-				/* a PCRE or byte compare reference: its one offset */
+			if (ref_kind == LSUB_BCOMP) {
+				/* a byte compare has no match offset of its own:
+				 * libclamav falls back to offset 0 */
 				const uint8_t *data;
 				size_t len;
 				rc = L->data(L->data_ctx, &data, &len);
-				holds = rc == VG_OK && bcomp_check(&s->bc, data, len, last[s->bc.ref]);
+				holds = rc == VG_OK && bcomp_check(&s->bc, data, len, 0);
 			} else {
 				rc = run_bcomp(db, s, l->first_sub + s->bc.ref, hits, nh, L, &holds);
 			}
