@@ -103,9 +103,8 @@ struct scan_ctx {
 	uint8_t *fold;        /* lower-cased bytes around a hit, for ::i subsignatures */
 	size_t fold_cap;
 	struct exe_info exe;  /* the layer's executable headers, parsed on first need */
+	bool lsig_pending;    /* the layer's logical signatures are to be evaluated */
 	bool exe_done;
-	uint8_t *ldata;       /* the layer's bytes, read whole for PCRE / byte compare */
-	bool ldata_done;
 	const struct scan_input *in;
 
 	/* the scan in progress */
@@ -134,7 +133,6 @@ void scan_ctx_free(struct scan_ctx *c)
 	vg_free(c->found.items);
 	vg_free(c->lhits.items);
 	vg_free(c->fold);
-	vg_free(c->ldata);
 	vg_free(c);
 }
 
@@ -775,28 +773,6 @@ struct scan_job {
 
 static vg_status read_layer(const struct scan_input *in, uint64_t size, uint8_t **out);
 
-static vg_status layer_bytes(void *ctx, const uint8_t **data, size_t *len)
-{
-	struct scan_ctx *c = ctx;
-
-	if (c->in->fd < 0) {
-		*data = c->in->mem;
-		*len = c->in->mem_len;
-		return VG_OK;
-	}
-	if (!c->ldata_done) {
-		vg_status rc;
-		vg_free(c->ldata);
-		c->ldata = NULL;
-		rc = read_layer(c->in, c->size, &c->ldata);
-		if (rc != VG_OK && rc != VG_EIO)
-			return rc;
-		c->ldata_done = true;
-	}
-	*data = c->ldata ? c->ldata : (const uint8_t *)"";
-	*len = c->ldata ? (size_t)c->size : 0; /* changed under us: nothing to look at */
-	return VG_OK;
-}
 
 static void layer_view(struct scan_ctx *c, struct lsig_layer *L)
 {
@@ -806,44 +782,8 @@ static void layer_view(struct scan_ctx *c, struct lsig_layer *L)
 	L->size = c->size;
 	L->exe = &c->exe;
 	L->exe_done = &c->exe_done;
-	L->data = layer_bytes;
-	L->data_ctx = c;
 }
 
-static vg_status on_lsig(void *ctx, uint32_t ldb)
-{
-	struct scan_ctx *c = ctx;
-	struct found *f = grow_push(&c->found);
-
-	if (!f)
-		return VG_ENOMEM;
-	memset(f, 0, sizeof(*f));
-	f->sig = c->db->ldbs[ldb].sig;
-	f->kind = VG_SIG_LOGICAL;
-	/* after body and hash matches; those of the layer's own target before
-	 * target 0 ones (libclamav evaluates the target's root first), each in
-	 * load order */
-	f->cls = 3;
-	f->pos = (uint64_t)(c->db->ldbs[ldb].target == 0) << 32 | ldb;
-	return VG_OK;
-}
-
-static vg_status eval_lsigs(struct scan_ctx *c, const struct scan_job *job)
-{
-	struct lsig_layer L;
-	vg_status rc;
-
-	if (!c->db->nldbs)
-		return VG_OK;
-	layer_view(c, &L);
-	L.type = scan_db_type(c->db, c->head, c->head_len);
-	L.parents = job->types;
-	L.nparents = job->depth;
-	rc = lsig_eval(c->db, c->lhits.items, c->lhits.n, &L, on_lsig, c);
-	vg_free(c->ldata);
-	c->ldata = NULL;
-	return rc;
-}
 
 static void emit(struct scan_job *job, struct vg_match *m)
 {
@@ -868,6 +808,132 @@ static void emit_heuristic(struct scan_job *job, const char *name)
 	m.kind = VG_SIG_BODY;
 	m.database = "";
 	emit(job, &m);
+}
+
+/* A layer's logical signatures are evaluated after its children are scanned
+ * (libclamav reports a container's logical signatures after what it found
+ * inside it); what they need is kept here meanwhile, since the children
+ * reuse the scan context. */
+struct lsig_later {
+	const struct scan_db *db;
+	struct lsig_hit *hits;
+	size_t nhits;
+	const struct scan_input *in;
+	uint64_t size;
+	enum ftype type;
+	struct exe_info exe;
+	uint8_t *data;        /* the layer read whole, for PCRE / byte compare */
+	bool data_done;
+	uint64_t *found;      /* (target is 0) << 32 | ldb index, of those that held */
+	size_t nfound, capfound;
+};
+
+static vg_status later_bytes(void *ctx, const uint8_t **data, size_t *len)
+{
+	struct lsig_later *lt = ctx;
+
+	if (lt->in->fd < 0) {
+		*data = lt->in->mem;
+		*len = lt->in->mem_len;
+		return VG_OK;
+	}
+	if (!lt->data_done) {
+		vg_status rc = read_layer(lt->in, lt->size, &lt->data);
+		if (rc != VG_OK && rc != VG_EIO)
+			return rc;
+		lt->data_done = true;
+	}
+	*data = lt->data ? lt->data : (const uint8_t *)"";
+	*len = lt->data ? (size_t)lt->size : 0; /* changed under us: nothing to look at */
+	return VG_OK;
+}
+
+static vg_status later_found(void *ctx, uint32_t ldb)
+{
+	struct lsig_later *lt = ctx;
+
+	if (lt->nfound == lt->capfound) {
+		size_t cap = lt->capfound ? lt->capfound * 2 : 8;
+		uint64_t *p = vg_reallocarray(lt->found, cap, sizeof(uint64_t));
+		if (!p)
+			return VG_ENOMEM;
+		lt->found = p;
+		lt->capfound = cap;
+	}
+	/* the layer's own target before target 0 (libclamav evaluates the
+	 * target's root first), each in load order */
+	lt->found[lt->nfound++] = (uint64_t)(lt->db->ldbs[ldb].target == 0) << 32 | ldb;
+	return VG_OK;
+}
+
+static int cmp_u64(const void *pa, const void *pb)
+{
+	uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
+
+	return a < b ? -1 : a > b;
+}
+
+/* Keeps what the layer's logical signatures need. */
+static vg_status lsig_keep(struct scan_ctx *c, const struct scan_input *in, enum ftype type,
+			   struct lsig_later *lt)
+{
+	memset(lt, 0, sizeof(*lt));
+	lt->db = c->db;
+	lt->in = in;
+	lt->size = c->size;
+	lt->type = type;
+	if (!c->exe_done) {
+		if (exe_parse(c->head, c->head_len, c->size, &c->exe) != VG_OK)
+			memset(&c->exe, 0, sizeof(c->exe));
+		c->exe_done = true;
+	}
+	lt->exe = c->exe;
+	if (c->lhits.n) {
+		lt->hits = vg_malloc(c->lhits.n * sizeof(struct lsig_hit));
+		if (!lt->hits)
+			return VG_ENOMEM;
+		memcpy(lt->hits, c->lhits.items, c->lhits.n * sizeof(struct lsig_hit));
+		lt->nhits = c->lhits.n;
+	}
+	return VG_OK;
+}
+
+/* Evaluates (when run) and reports the layer's logical signatures; frees
+ * what lsig_keep kept. */
+static vg_status lsig_finish(struct scan_job *job, struct lsig_later *lt, bool run)
+{
+	const struct scan_db *db = lt->db;
+	struct lsig_layer L;
+	bool exe_done = true;
+	vg_status rc = VG_OK;
+
+	if (run && !job->stop) {
+		memset(&L, 0, sizeof(L));
+		L.size = lt->size;
+		L.type = lt->type;
+		L.exe = &lt->exe;
+		L.exe_done = &exe_done;
+		L.parents = job->types;
+		L.nparents = job->depth;
+		L.data = later_bytes;
+		L.data_ctx = lt;
+		rc = lsig_eval(db, lt->hits, lt->nhits, &L, later_found, lt);
+		if (rc == VG_OK && lt->nfound > 1)
+			qsort(lt->found, lt->nfound, sizeof(uint64_t), cmp_u64);
+		for (size_t i = 0; rc == VG_OK && i < lt->nfound && !job->stop; i++) {
+			uint32_t li = (uint32_t)lt->found[i];
+			struct vg_match m;
+			memset(&m, 0, sizeof(m));
+			m.name = scan_db_str(db, db->ldbs[li].sig);
+			m.kind = VG_SIG_LOGICAL;
+			m.database = db_name_of(db, db->ldbs[li].sig);
+			emit(job, &m);
+		}
+	}
+	vg_free(lt->hits);
+	vg_free(lt->data);
+	vg_free(lt->found);
+	return rc;
 }
 
 /* Records the first limit hit and, when asked to, reports each kind once. */
@@ -910,7 +976,7 @@ static vg_status match_layer(struct scan_ctx *c, struct scan_job *job, const str
 		c->stamp = 1;
 	}
 	c->touched.n = c->occs.n = c->pending.n = c->found.n = c->lhits.n = 0;
-	c->exe_done = c->ldata_done = false;
+	c->exe_done = c->lsig_pending = false;
 	c->in = in;
 	c->base = 0;
 	c->len = 0;
@@ -1022,13 +1088,9 @@ static vg_status match_layer(struct scan_ctx *c, struct scan_job *job, const str
 			if (rc != VG_OK)
 				return rc;
 		}
-		/* logical signatures come after body and hash matches, as in
-		 * clamscan's report */
-		if (!*allowlisted && (allmatch || c->found.n == 0)) {
-			rc = eval_lsigs(c, job);
-			if (rc != VG_OK)
-				return rc;
-		}
+		/* logical signatures come after body and hash matches, and after
+		 * what is inside the layer: scan_layer evaluates them */
+		c->lsig_pending = c->db->nldbs && !*allowlisted && (allmatch || c->found.n == 0);
 	}
 	if (c->found.n)
 		qsort(c->found.items, c->found.n, sizeof(struct found), cmp_found);
@@ -1095,6 +1157,8 @@ struct child_ctx {
 };
 
 static vg_status scan_layer(struct scan_ctx *c, struct scan_job *job, const struct scan_input *in);
+static vg_status scan_children(struct scan_ctx *c, struct scan_job *job, const struct scan_input *in,
+			       enum ftype type);
 
 static const char *encrypted_name(enum ftype t)
 {
@@ -1133,7 +1197,8 @@ static vg_status check_cdb(struct child_ctx *cc, const struct unpack_child *ch)
 	if (!cc->c->db->ncdbs)
 		return VG_OK;
 	switch (cc->parent_type) {
-	case FT_ZIP: case FT_RAR: case FT_7Z: case FT_CAB: case FT_TAR: case FT_CPIO:
+	case FT_ZIP: case FT_RAR: case FT_7Z: case FT_CAB: case FT_TAR: case FT_CPIO: case FT_ARJ:
+	case FT_MAIL:
 		break;
 	default:
 		return VG_OK;
@@ -1146,8 +1211,11 @@ static vg_status check_cdb(struct child_ctx *cc, const struct unpack_child *ch)
 	e.name = ch->name;
 	e.size = ch->len;
 	e.encrypted = ch->encrypted;
-	/* libclamav numbers 7z and cab entries from 0, the others from 1 */
-	e.pos = cc->parent_type == FT_7Z || cc->parent_type == FT_CAB ? cc->index - 1 : cc->index;
+	/* libclamav numbers 7z and cab entries from 0, mail parts not at all
+	 * (0), the others from 1 */
+	e.pos = cc->parent_type == FT_MAIL ? 0
+		: cc->parent_type == FT_7Z || cc->parent_type == FT_CAB ? cc->index - 1
+								: cc->index;
 	return cdb_match(cc->c->db, &e, on_cdb, cc);
 }
 
@@ -1242,16 +1310,10 @@ static vg_status scan_layer(struct scan_ctx *c, struct scan_job *job, const stru
 {
 	const struct vg_limits *lim = &job->opts->limits;
 	uint64_t size = in->fd >= 0 ? in->size : in->mem_len;
-	unpacker_fn *unp[3];
-	size_t nunp;
 	enum ftype type;
-	struct unpack_input uin;
-	struct child_ctx cc;
-	uint8_t *owned = NULL;
 	bool allowlisted;
 	vg_status rc;
 
-	memset(&cc, 0, sizeof(cc));
 	if (job->depth > lim->max_recursion) {
 		hit_limit(job, VG_LIMIT_RECURSION);
 		return VG_OK;
@@ -1269,6 +1331,43 @@ static vg_status scan_layer(struct scan_ctx *c, struct scan_job *job, const stru
 		return rc;
 	type = scan_db_type(c->db, c->head, c->head_len);
 	job->types[job->depth] = (uint8_t)type;
+	/* clamscan reports a PDF's logical signatures before what is inside it,
+	 * those of the other containers after (observed with clamav-testfiles) */
+	if (!c->lsig_pending || type == FT_PDF) {
+		if (c->lsig_pending) {
+			struct lsig_later lt;
+			rc = lsig_keep(c, in, type, &lt);
+			rc = lsig_finish(job, &lt, rc == VG_OK) == VG_OK ? rc : VG_ENOMEM;
+			if (rc != VG_OK || job->stop)
+				return rc;
+		}
+		return scan_children(c, job, in, type);
+	}
+	{
+		struct lsig_later lt;
+		vg_status rc2;
+
+		rc = lsig_keep(c, in, type, &lt);
+		if (rc == VG_OK)
+			rc = scan_children(c, job, in, type);
+		rc2 = lsig_finish(job, &lt, rc == VG_OK);
+		return rc != VG_OK ? rc : rc2;
+	}
+}
+
+/* The layer's children, through the unpackers for its type. */
+static vg_status scan_children(struct scan_ctx *c, struct scan_job *job, const struct scan_input *in,
+			       enum ftype type)
+{
+	const struct vg_limits *lim = &job->opts->limits;
+	unpacker_fn *unp[3];
+	size_t nunp;
+	struct unpack_input uin;
+	struct child_ctx cc;
+	uint8_t *owned = NULL;
+	vg_status rc = VG_OK;
+
+	memset(&cc, 0, sizeof(cc));
 	nunp = unpackers_for(type, unp);
 	if (nunp == 0)
 		return VG_OK;
