@@ -58,14 +58,14 @@ bool lsig_offset_range(const struct lsig_layer *L, uint8_t kind, uint32_t sect, 
 	case SIG_OFF_EP_PLUS:
 	case SIG_OFF_EP_MINUS:
 		x = exe_of(L);
-		if (x->kind == EXE_NONE || !x->has_ep || (kind == SIG_OFF_EP_MINUS && n > x->ep))
+		if (!x->valid || !x->has_ep || (kind == SIG_OFF_EP_MINUS && n > x->ep))
 			return false;
 		at = kind == SIG_OFF_EP_MINUS ? x->ep - n : sat_add(x->ep, n);
 		break;
 	case SIG_OFF_SX:
 	case SIG_OFF_SE:
 		x = exe_of(L);
-		if (x->kind == EXE_NONE || sect >= x->described)
+		if (!x->valid || sect >= x->nsections || sect >= x->described)
 			return false;
 		at = x->sections[sect].raw_off;
 		if (kind == SIG_OFF_SE) {
@@ -78,7 +78,7 @@ bool lsig_offset_range(const struct lsig_layer *L, uint8_t kind, uint32_t sect, 
 		break;
 	case SIG_OFF_SL:
 		x = exe_of(L);
-		if (x->kind == EXE_NONE || x->nsections == 0 || x->nsections > x->described)
+		if (!x->valid || x->nsections == 0 || x->nsections > x->described)
 			return false;
 		at = sat_add(x->sections[x->nsections - 1].raw_off, n);
 		break;
@@ -122,7 +122,7 @@ static bool tdb_ok(const struct img_ldb *l, const struct lsig_layer *L)
 		return false;
 	if (l->flags & (LDBF_EP | LDBF_NOS)) {
 		const struct exe_info *x = exe_of(L);
-		if (x->kind == EXE_NONE)
+		if (!x->valid)
 			return false;
 		if ((l->flags & LDBF_EP) && (!x->has_ep || !in_range(x->ep, l->ep)))
 			return false;

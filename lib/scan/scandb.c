@@ -149,6 +149,18 @@ static vg_status write_bodies(struct sigset *set, struct image_writer *w, struct
 		ib[i].off_section = bs->off.section;
 		ib[i].lsub = bs->lsub;
 		ib[i].nocase = bs->nocase;
+		ib[i].target = bs->target;
+		/* ClamAV sends plain patterns of target 0, and of target 1 at a
+		 * fixed offset, to Boyer-Moore; the rest (and .ldb subsignatures)
+		 * to Aho-Corasick */
+		ib[i].bm_class = !bs->lsub && pattern_is_plain(bs->pat) &&
+				 (bs->target == SIG_TARGET_ANY ||
+				  (bs->target == SIG_TARGET_PE && bs->off.kind != SIG_OFF_ANY &&
+				   !bs->off.floating));
+		if (bs->target != SIG_TARGET_ANY)
+			info->exe_needs |= EXE_NEED_TARGETS;
+		if (bs->off.kind >= SIG_OFF_EP_PLUS)
+			info->exe_needs |= EXE_NEED_OFFSETS;
 		pat_bytes += (len + 7) / 8 * 8;
 		if (pattern_clam_len(bs->pat) > info->clam_maxpatlen)
 			info->clam_maxpatlen = pattern_clam_len(bs->pat);
@@ -220,10 +232,8 @@ static vg_status write_bodies(struct sigset *set, struct image_writer *w, struct
 		ref->part = lb[i].part;
 		ref->single = b->nparts == 1;
 		ref->pre_max = metas[b->part_first + lb[i].part].pre_max;
-		/* the cheap anchor test knows plain offsets; executable-relative
-		 * ones are checked after verification */
-		ref->off_kind = lb[i].part == 0 && b->off_kind <= SIG_OFF_EOF ? (uint8_t)b->off_kind
-									  : SIG_OFF_ANY;
+		ref->off_kind = lb[i].part == 0 ? (uint8_t)b->off_kind : SIG_OFF_ANY;
+		ref->target = b->target;
 		ref->off_n = b->off_n;
 		ref->off_shift = b->off_shift;
 		post = metas[b->part_first + lb[i].part].post_max;
@@ -273,7 +283,7 @@ static uint32_t add_text(struct buf *text, const char *str, size_t len, vg_statu
 
 /* Logical signatures: their records, subsignatures, texts and the list of
  * those evaluated on every layer. */
-static vg_status write_ldbs(struct sigset *set, struct image_writer *w)
+static vg_status write_ldbs(struct sigset *set, struct image_writer *w, uint32_t *exe_needs)
 {
 	size_t n = set->ldbs.n, ns = set->lsubs.n, nalways = 0;
 	struct img_ldb *il = vg_calloc(n + 1, sizeof(*il));
@@ -308,6 +318,9 @@ static vg_status write_ldbs(struct sigset *set, struct image_writer *w)
 		memcpy(il[i].nos, l->nos, sizeof(il[i].nos));
 		if (l->always)
 			always[nalways++] = (uint32_t)i;
+		/* the scan driver parses executable headers only when asked */
+		if (l->has_ep || l->has_nos)
+			*exe_needs |= EXE_NEED_OFFSETS;
 		for (uint32_t k = 0; k < l->nsubs; k++)
 			is[l->first_sub + k].ldb = (uint32_t)i;
 	}
@@ -323,6 +336,8 @@ static vg_status write_ldbs(struct sigset *set, struct image_writer *w)
 		is[i].off_n = sb->off.n;
 		is[i].off_shift = sb->off.shift;
 		is[i].bc = sb->bc;
+		if (sb->off.kind >= SIG_OFF_EP_PLUS)
+			*exe_needs |= EXE_NEED_OFFSETS;
 		if (sb->kind == LSUB_PCRE) {
 			is[i].trigger_len = (uint32_t)strlen(sb->trigger);
 			is[i].trigger = add_text(&text, sb->trigger, is[i].trigger_len, &rc);
@@ -444,11 +459,15 @@ vg_status scan_db_compile(struct sigset *set, const uint8_t key[IMAGE_KEY_LEN],
 			prefilter_thread(&job);
 	}
 	if (rc == VG_OK)
-		rc = write_ldbs(set, &w);
+		rc = write_ldbs(set, &w, &info.exe_needs);
 	if (rc == VG_OK)
 		rc = hashidx_write(set->hashes.items, set->hashes.n, &w, SEC_HASHES);
 	if (rc == VG_OK)
 		rc = hashidx_write(set->fps.items, set->fps.n, &w, SEC_FPS);
+	if (rc == VG_OK)
+		rc = hashidx_write(set->sections.items, set->sections.n, &w, SEC_PE_SECTIONS);
+	if (rc == VG_OK)
+		rc = hashidx_write(set->imports.items, set->imports.n, &w, SEC_PE_IMPORTS);
 	if (rc == VG_OK)
 		rc = image_add(&w, SEC_NOTICES, notices, notices ? notices_len : 0);
 	if (threaded)
@@ -604,12 +623,15 @@ static vg_status check_bodies(struct scan_db *db)
 		    b->pat_off % 8 || b->sig >= db->names_len || b->part_first > db->nmetas ||
 		    b->nparts > db->nmetas - b->part_first || b->nparts == 0 ||
 		    b->off_kind > SIG_OFF_SL || b->lsub > db->nlsubs ||
-		    (b->lsub && db->lsubs[b->lsub - 1].kind != LSUB_CONTENT))
+		    (b->lsub && db->lsubs[b->lsub - 1].kind != LSUB_CONTENT) ||
+		    (b->target != SIG_TARGET_ANY && b->target != SIG_TARGET_PE &&
+		     b->target != SIG_TARGET_ELF && b->target != SIG_TARGET_MACHO))
 			return VG_EFORMAT;
 	}
 	for (size_t i = 0; i < db->nrefs; i++) {
 		const struct part_ref *r = &db->refs[i];
-		if (r->body >= db->nbodies || r->part >= db->bodies[r->body].nparts)
+		if (r->body >= db->nbodies || r->part >= db->bodies[r->body].nparts ||
+		    r->target != db->bodies[r->body].target)
 			return VG_EFORMAT;
 	}
 	for (uint32_t i = 0; i < db->nlits; i++)
@@ -681,6 +703,7 @@ vg_status scan_db_open(const uint8_t *image, size_t ilen, bool own, void *map, s
 		goto fail;
 	db->ltext = p;
 	db->nlits = info->nlits;
+	db->exe_needs = info->exe_needs;
 	db->max_back = (size_t)info->max_back;
 	db->max_fwd = (size_t)info->max_fwd;
 	db->clam_step = info->clam_maxpatlen < VG_CLAMAV_WINDOW
@@ -711,6 +734,8 @@ vg_status scan_db_open(const uint8_t *image, size_t ilen, bool own, void *map, s
 	rc = VG_EFORMAT;
 	if (hashidx_open(&db->img, SEC_HASHES, &db->hashes) != VG_OK ||
 	    hashidx_open(&db->img, SEC_FPS, &db->fps) != VG_OK ||
+	    hashidx_open(&db->img, SEC_PE_SECTIONS, &db->pe_sections) != VG_OK ||
+	    hashidx_open(&db->img, SEC_PE_IMPORTS, &db->pe_imports) != VG_OK ||
 	    !image_section(&db->img, SEC_PREFILTER, 0, &p, &len))
 		goto fail;
 	rc = prefilter_deserialize(p, len, db->nlits, &db->pf);

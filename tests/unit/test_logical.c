@@ -199,6 +199,7 @@ static void exe_layer(void **state)
 
 	memset(&exe, 0, sizeof(exe));
 	exe.kind = EXE_PE;
+	exe.valid = true;
 	exe.bits = 32;
 	exe.has_ep = true;
 	exe.ep = 150;
@@ -254,6 +255,7 @@ static void exe_layer(void **state)
 
 	/* not an executable: EP-dependent signatures never hold */
 	exe.kind = EXE_NONE;
+	exe.valid = false;
 	found.n = 0;
 	hits[0].lsub = db->ldbs[0].first_sub;
 	assert_int_equal(lsig_eval(db, hits, 1, &L, on_found, &found), VG_OK);
