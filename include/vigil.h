@@ -198,7 +198,9 @@ enum vg_sig_kind {
 	VG_SIG_SHA1,
 	VG_SIG_SHA256,
 	VG_SIG_PE_SECTION, /* .mdb/.msb hash of one PE section's bytes */
-	VG_SIG_PE_IMPORT   /* .imp hash of a PE import table */
+	VG_SIG_PE_IMPORT,  /* .imp hash of a PE import table */
+	VG_SIG_LOGICAL,    /* .ldb logical signature */
+	VG_SIG_CONTAINER   /* .cdb container metadata signature */
 };
 
 /* One detection. Valid only during the callback. */

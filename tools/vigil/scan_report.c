@@ -151,6 +151,10 @@ static const char *kind_name(enum vg_sig_kind k)
 		return "pe-section";
 	case VG_SIG_PE_IMPORT:
 		return "pe-import";
+	case VG_SIG_LOGICAL:
+		return "logical";
+	case VG_SIG_CONTAINER:
+		return "container";
 	}
 	return "other";
 }
