@@ -3,6 +3,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -214,6 +215,66 @@ VG_API enum vg_status vg_engine_compile(struct vg_engine *e)
 	       "compiled %llu signatures: parsing %llu ms, compiling %llu ms, storing %llu ms",
 	       (unsigned long long)scan_db_signature_count(e->db), (unsigned long long)(t1 - t0),
 	       (unsigned long long)(t2 - t1), (unsigned long long)(now_ms() - t2));
+	return VG_OK;
+}
+
+VG_API enum vg_status vg_engine_image(const struct vg_engine *e, const void **data, size_t *len)
+{
+	const uint8_t *bytes;
+	size_t n;
+
+	if (!e || !data || !len)
+		return VG_EINVAL;
+	if (e->state != ENGINE_COMPILED || !e->db)
+		return VG_ESTATE;
+	scan_db_image(e->db, &bytes, &n);
+	*data = bytes;
+	*len = n;
+	return VG_OK;
+}
+
+VG_API enum vg_status vg_engine_open_image_fd(const struct vg_engine_options *opts, int fd,
+					       int verify, struct vg_engine **out)
+{
+	struct vg_engine_options o;
+	struct vg_engine *e = NULL;
+	struct stat st;
+	void *map;
+	vg_status rc;
+
+	if (!out || fd < 0)
+		return VG_EINVAL;
+	if (opts && opts->size != sizeof(*opts))
+		return VG_EINVAL;
+	if (opts)
+		o = *opts;
+	else
+		vg_engine_options_init(&o);
+	o.cache_dir = NULL;
+	if (fstat(fd, &st) != 0)
+		return VG_EIO;
+	if (!S_ISREG(st.st_mode) || st.st_size < 64 || (uint64_t)st.st_size > SIZE_MAX)
+		return VG_EFORMAT;
+	rc = vg_engine_new(&o, &e);
+	if (rc != VG_OK)
+		return rc;
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (map == MAP_FAILED) {
+		vg_engine_unref(e);
+		return VG_EIO;
+	}
+	/* the scan_db owns the mapping from here on, on failure too */
+	rc = scan_db_open(map, (size_t)st.st_size, false, map, (size_t)st.st_size, verify != 0,
+			  &e->db);
+	if (rc != VG_OK) {
+		e->db = NULL;
+		vg_engine_unref(e);
+		return rc;
+	}
+	sigset_free(&e->set);
+	sigset_init(&e->set, e->opts.flevel, e->opts.flags & VG_ENGINE_DETECT_PUA, &e->log);
+	e->state = ENGINE_COMPILED;
+	*out = e;
 	return VG_OK;
 }
 
