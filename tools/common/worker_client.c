@@ -83,8 +83,12 @@ int vw_find_worker(char *out, size_t len)
 				return 0;
 			/* the build tree: tools/vigil/vigil, tools/worker/vigil-worker */
 			snprintf(out, len, "%s/../worker/vigil-worker", self);
-			if (access(out, X_OK) == 0)
+			if (access(out, X_OK) == 0) {
+				char real[PATH_MAX];
+				if (realpath(out, real) != NULL)
+					snprintf(out, len, "%s", real);
 				return 0;
+			}
 		}
 	}
 	snprintf(out, len, "%s", VG_WORKER_PATH);
