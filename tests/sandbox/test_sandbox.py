@@ -421,6 +421,113 @@ def test_layer_independence(env):
               (lst is None or lst.accepted == 0))
 
 
+# ---------------------------------------------------------------------------
+# vigild: the same workers behind the clamd protocol.
+
+def start_vigild(env, name, extra_env=None, extra_conf=()):
+    d = env.path(name)
+    os.mkdir(d)
+    sock = os.path.join(d, 'vigild.sock')
+    log = os.path.join(d, 'vigild.log')
+    conf = os.path.join(d, 'vigild.conf')
+    lines = [('LocalSocket', sock), ('Foreground', 'yes'), ('DatabaseDirectory', env.db),
+             ('BundledDatabase', 'no'), ('ClamAVDatabaseDirectory', 'no'), ('CacheDirectory', 'no'),
+             ('TemporaryDirectory', d), ('LogFile', log), ('PidFile', os.path.join(d, 'pid'))]
+    lines += list(extra_conf)
+    with open(conf, 'w') as fh:
+        for k, v in lines:
+            fh.write('%s %s\n' % (k, v))
+    e = dict(os.environ, VIGIL_WORKER=env.trigger_worker)
+    e.pop('VIGIL_WORKER_SKIP', None)
+    if extra_env:
+        e.update(extra_env)
+    out = open(os.path.join(d, 'out'), 'wb')
+    p = subprocess.Popen([env.vigild, '-c', conf], stdout=out, stderr=subprocess.STDOUT, env=e)
+    out.close()
+    for _ in range(600):  # bounded: 30 s
+        if p.poll() is not None:
+            break
+        try:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(sock)
+            s.close()
+            break
+        except OSError:
+            s.close()
+            time.sleep(0.05)
+    return p, sock, log
+
+
+def stop_vigild(p):
+    if p.poll() is None:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def clamd_request(sock, cmd, data=None):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(60)
+    s.connect(sock)
+    s.sendall(cmd)
+    if data is not None:
+        s.sendall(struct.pack('>I', len(data)) + data + struct.pack('>I', 0))
+    reply = b''
+    while not reply.endswith(b'\0'):
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        reply += chunk
+    s.close()
+    return reply.rstrip(b'\0').decode(errors='replace')
+
+
+def trigger_bytes(action, arg=''):
+    return ('%s %s %s\nfiller so the file is not tiny\n' % (MARKER, action, arg)).encode()
+
+
+def test_vigild(env):
+    p, sock, log = start_vigild(env, 'vigild', extra_conf=[('WorkerDeadline', '400')])
+    try:
+        check('vigild starts with sandboxed workers', p.poll() is None)
+        if p.poll() is not None:
+            return
+        logtext = open(log).read()
+        check('vigild logs the sandbox layers', 'Scan workers: sandbox' in logtext and
+              'seccomp' in logtext, logtext)
+        r = clamd_request(sock, b'zINSTREAM\0', trigger_bytes('crash'))
+        check('vigild INSTREAM: a crashing worker is an error for that stream (%s)' % r,
+              r == 'stream: Scan worker killed by SIGSEGV ERROR')
+        r = clamd_request(sock, b'zINSTREAM\0', trigger_bytes('open-file', env.path('secret.txt')))
+        check('vigild INSTREAM: opening a file is refused (%s)' % r,
+              r == 'stream: Vigil.Test.Blocked.open-file.EACCES FOUND' and 'TopSecret' not in r)
+        lst = Listener()
+        r = clamd_request(sock, b'zINSTREAM\0', trigger_bytes('connect', str(lst.port)))
+        lst.close()
+        check('vigild INSTREAM: connecting is killed (%s)' % r,
+              r == 'stream: Scan worker killed by SIGSYS (sandbox: forbidden system call) ERROR' and
+              lst.accepted == 0)
+        hang = env.trigger('vigild-hang', 'hang')
+        r = clamd_request(sock, ('zSCAN %s\0' % hang).encode())
+        check('vigild SCAN: a hanging worker is stopped at WorkerDeadline (%s)' % r,
+              r == '%s: Scan worker stopped at the deadline (400 ms) ERROR' % hang)
+        r = clamd_request(sock, b'zINSTREAM\0', EICAR)
+        check('vigild INSTREAM: EICAR still found after the failures (%s)' % r,
+              r == 'stream: Eicar-Test-Signature.UNOFFICIAL FOUND')
+        r = clamd_request(sock, b'zPING\0')
+        check('vigild still answers PING', r == 'PONG')
+    finally:
+        stop_vigild(p)
+    p, sock, log = start_vigild(env, 'vigild-noseccomp', extra_env={'VIGIL_WORKER_SKIP': 'seccomp'})
+    stop_vigild(p)
+    logtext = open(log).read() if os.path.exists(log) else ''
+    check('vigild without seccomp refuses to start', p.returncode not in (0, None) and
+          'refusing to scan without a sandbox' in logtext, 'exit %s\n%s' % (p.returncode, logtext))
+
+
 def main():
     if '--sanitized' in sys.argv:
         print('SKIP: sanitizer build: ASan/LSan cannot run under the seccomp filter, so the '
@@ -434,6 +541,7 @@ def main():
         test_actions(env)
         test_scanning_goes_on(env)
         test_fail_closed(env)
+        test_vigild(env)
         test_layer_independence(env)
     finally:
         shutil.rmtree(env.tmp, ignore_errors=True)
