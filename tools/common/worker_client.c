@@ -167,19 +167,17 @@ static int recv_reply(int sock, struct vw_reply *r, uint64_t deadline, char *why
 			return 0;
 		if (pr == 0)
 			return -2;
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		/* No control buffer: descriptors a worker tries to pass are dropped. */
+		n = recvmsg(sock, &mh, MSG_TRUNC | MSG_DONTWAIT);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
 		break;
 	}
-	memset(&mh, 0, sizeof(mh));
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	/* No control buffer: descriptors a worker tries to pass are dropped. */
-	do
-		n = recvmsg(sock, &mh, MSG_TRUNC | MSG_DONTWAIT);
-	while (n < 0 && errno == EINTR);
-	if (n == 0 || (n < 0 && errno != EAGAIN))
+	if (n <= 0)
 		return 0;
-	if (n < 0)
-		return -1;
 	if ((size_t)n != sizeof(*r) || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
 		snprintf(why, whylen, "message of %zd bytes%s", n,
 			 mh.msg_flags & MSG_CTRUNC ? " with descriptors" : "");
