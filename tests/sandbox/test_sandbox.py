@@ -495,6 +495,8 @@ def test_vigild(env):
         check('vigild starts with sandboxed workers', p.poll() is None)
         if p.poll() is not None:
             return
+        # vigild listens before it loads: a first answer means it is ready
+        check('vigild answers PING', clamd_request(sock, b'zPING\0') == 'PONG')
         logtext = open(log).read()
         check('vigild logs the sandbox layers', 'Scan workers: sandbox' in logtext and
               'seccomp' in logtext, logtext)
@@ -522,6 +524,10 @@ def test_vigild(env):
     finally:
         stop_vigild(p)
     p, sock, log = start_vigild(env, 'vigild-noseccomp', extra_env={'VIGIL_WORKER_SKIP': 'seccomp'})
+    try:
+        p.wait(timeout=60)  # it must stop by itself
+    except subprocess.TimeoutExpired:
+        pass
     stop_vigild(p)
     logtext = open(log).read() if os.path.exists(log) else ''
     check('vigild without seccomp refuses to start', p.returncode not in (0, None) and
