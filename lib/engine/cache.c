@@ -117,7 +117,12 @@ vg_status cache_key(const struct vg_engine *e, uint8_t key[IMAGE_KEY_LEN])
 	key_add(md, meta, sizeof(meta));
 	for (size_t i = 0; i < e->ninputs && rc == VG_OK; i++) {
 		struct stat st;
-		key_add_str(md, e->inputs[i].path);
+		/* "db", "./db" and "/abs/db" are one input: key on the canonical
+		 * name when it resolves (replayed notices keep the spelling of
+		 * the load that built the cache) */
+		char *canon = realpath(e->inputs[i].path, NULL);
+		key_add_str(md, canon ? canon : e->inputs[i].path);
+		free(canon);
 		key_add(md, &e->inputs[i].flags, sizeof(e->inputs[i].flags));
 		if (stat(e->inputs[i].path, &st) != 0)
 			continue;

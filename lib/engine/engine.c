@@ -159,6 +159,12 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+static unsigned online_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1u : n > 64 ? 64u : (unsigned)n;
+}
+
 VG_API enum vg_status vg_engine_compile(struct vg_engine *e)
 {
 	uint8_t key[IMAGE_KEY_LEN] = {0};
@@ -190,8 +196,10 @@ VG_API enum vg_status vg_engine_compile(struct vg_engine *e)
 		return rc;
 	}
 	t1 = now_ms();
-	rc = scan_db_compile(&e->set, key, (const char *)e->notices.data, e->notices.len, &image,
-			     &len, err, sizeof(err));
+	/* A database that will be stored is compiled for scanning speed; one
+	 * that lives only as long as this engine, for a quick start. */
+	rc = scan_db_compile(&e->set, key, (const char *)e->notices.data, e->notices.len,
+			     cache ? 1u : online_cpus(), &image, &len, err, sizeof(err));
 	t2 = now_ms();
 	/* the text form is not needed once compiled */
 	sigset_free(&e->set);

@@ -60,7 +60,7 @@ unsigned hashidx_algs_for_size(const struct hashidx *idx, uint64_t size);
 size_t hashidx_lookup(const struct hashidx *idx, enum hash_alg alg, uint64_t size,
 		      const uint8_t *digest, uint32_t out[2]);
 
-/* ---- prefilter: every anchor literal in one Vectorscan streaming database ---- */
+/* ---- prefilter: every anchor literal in Vectorscan streaming databases ---- */
 
 struct prefilter;
 struct prefilter_stream;
@@ -70,9 +70,11 @@ struct literal {
 	uint32_t len;
 };
 
-/* Literal i gets id i. Zero literals is allowed (scans find nothing). */
-vg_status prefilter_build(const struct literal *lits, size_t n, struct prefilter **out,
-			  char *err, size_t errlen);
+/* Literal i gets id i. Zero literals is allowed (scans find nothing).
+ * max_shards (>= 1) bounds how many Vectorscan databases, compiled in
+ * parallel, the set is split into: more compile faster and scan slower. */
+vg_status prefilter_build(const struct literal *lits, size_t n, unsigned max_shards,
+			  struct prefilter **out, char *err, size_t errlen);
 void prefilter_free(struct prefilter *pf);
 size_t prefilter_memory(const struct prefilter *pf);
 

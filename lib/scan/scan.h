@@ -12,10 +12,12 @@
 struct scan_db;
 
 /* Compiles a loaded set into an image (vg_malloc'd, *len bytes) carrying
- * key; notices are the load messages to replay when the image is reused. */
+ * key; notices are the load messages to replay when the image is reused.
+ * compile_threads > 1 splits the literal prefilter so that it compiles in
+ * that many threads, at a cost in scan speed: for images used once. */
 vg_status scan_db_compile(struct sigset *set, const uint8_t key[IMAGE_KEY_LEN],
-			  const char *notices, size_t notices_len, uint8_t **image, size_t *len,
-			  char *err, size_t errlen);
+			  const char *notices, size_t notices_len, unsigned compile_threads,
+			  uint8_t **image, size_t *len, char *err, size_t errlen);
 
 /* Opens an image. own: the scan_db frees it with vg_free; map/map_len: it
  * unmaps it. check_crc verifies the image checksum first. VG_EFORMAT when

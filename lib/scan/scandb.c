@@ -248,6 +248,7 @@ out:
 struct prefilter_job {
 	const struct literal *lits;
 	size_t n;
+	unsigned max_shards;
 	struct prefilter *pf;
 	vg_status rc;
 	char err[256];
@@ -257,13 +258,13 @@ static void *prefilter_thread(void *arg)
 {
 	struct prefilter_job *j = arg;
 
-	j->rc = prefilter_build(j->lits, j->n, &j->pf, j->err, sizeof(j->err));
+	j->rc = prefilter_build(j->lits, j->n, j->max_shards, &j->pf, j->err, sizeof(j->err));
 	return NULL;
 }
 
 vg_status scan_db_compile(struct sigset *set, const uint8_t key[IMAGE_KEY_LEN],
-			  const char *notices, size_t notices_len, uint8_t **image, size_t *len,
-			  char *err, size_t errlen)
+			  const char *notices, size_t notices_len, unsigned compile_threads,
+			  uint8_t **image, size_t *len, char *err, size_t errlen)
 {
 	struct image_writer w;
 	struct img_info info;
@@ -285,6 +286,7 @@ vg_status scan_db_compile(struct sigset *set, const uint8_t key[IMAGE_KEY_LEN],
 	if (rc == VG_OK) {
 		job.lits = lits;
 		job.n = nlits;
+		job.max_shards = compile_threads ? compile_threads : 1;
 		threaded = pthread_create(&th, NULL, prefilter_thread, &job) == 0;
 		if (!threaded)
 			prefilter_thread(&job);

@@ -38,7 +38,7 @@ static void write_file(const char *path, const char *text)
 	fclose(f);
 }
 
-static struct vg_engine *open_engine(enum vg_cache_state expect)
+static struct vg_engine *open_engine_at(const char *db, enum vg_cache_state expect)
 {
 	struct vg_engine_options o;
 	struct vg_engine *e = NULL;
@@ -47,10 +47,15 @@ static struct vg_engine *open_engine(enum vg_cache_state expect)
 	o.cache_dir = cachedir;
 	o.log = count_log;
 	assert_int_equal(vg_engine_new(&o, &e), VG_OK);
-	assert_int_equal(vg_engine_load(e, dbdir, VG_LOAD_REQUIRE_DB), VG_OK);
+	assert_int_equal(vg_engine_load(e, db, VG_LOAD_REQUIRE_DB), VG_OK);
 	assert_int_equal(vg_engine_compile(e), VG_OK);
 	assert_int_equal(vg_engine_cache_state(e), expect);
 	return e;
+}
+
+static struct vg_engine *open_engine(enum vg_cache_state expect)
+{
+	return open_engine_at(dbdir, expect);
 }
 
 static int found(const struct vg_engine *e, const char *data)
@@ -163,6 +168,29 @@ static void hit_change_damage(void **state)
 	vg_engine_unref(e);
 }
 
+/* Another spelling of the same folder finds the same cache file; another
+ * folder with the same contents does not. */
+static void spelling_of_path_does_not_matter(void **state)
+{
+	char other[600], copy[600], cmd[1400];
+	struct vg_engine *e;
+
+	(void)state;
+	e = open_engine(VG_CACHE_HIT);
+	vg_engine_unref(e);
+	snprintf(other, sizeof(other), "%s/../%s/./db/", dir, strrchr(dir, '/') + 1);
+	e = open_engine_at(other, VG_CACHE_HIT);
+	assert_true(found(e, "xx one-mark xx"));
+	vg_engine_unref(e);
+	snprintf(copy, sizeof(copy), "%s/db-copy", dir);
+	snprintf(cmd, sizeof(cmd), "cp -a %s %s", dbdir, copy);
+	assert_int_equal(system(cmd), 0);
+	e = open_engine_at(copy, VG_CACHE_BUILT);
+	vg_engine_unref(e);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", copy);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void unsafe_folder_is_not_used(void **state)
 {
 	struct vg_engine *e;
@@ -200,6 +228,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(hit_change_damage),
+		cmocka_unit_test(spelling_of_path_does_not_matter),
 		cmocka_unit_test(unsafe_folder_is_not_used),
 		cmocka_unit_test(bad_database_still_fails_with_cache),
 	};

@@ -1,0 +1,211 @@
+/* match: the Vectorscan literal prefilter, whole and split into shards.
+ * Every shard layout must report exactly the hits a naive search finds,
+ * across chunk boundaries, and survive serialisation; a damaged serialised
+ * form is refused. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "match/match.h"
+
+#define NLITS 90000u /* enough for three shards */
+#define DATA_LEN (1u << 20)
+
+struct hit {
+	uint64_t id; /* 64 bits: no padding, so hits compare as bytes */
+	uint64_t end;
+};
+
+struct hits {
+	struct hit *v;
+	size_t n, cap;
+};
+
+static uint8_t *lit_bytes;
+static struct literal *lits;
+static uint8_t *data;
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+static uint32_t next(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (uint32_t)(rng >> 16);
+}
+
+static int collect(void *ctx, uint32_t id, uint64_t end)
+{
+	struct hits *h = ctx;
+	if (h->n == h->cap) {
+		h->cap = h->cap ? h->cap * 2 : 1024;
+		h->v = realloc(h->v, h->cap * sizeof(*h->v));
+		assert_non_null(h->v);
+	}
+	h->v[h->n].id = id;
+	h->v[h->n].end = end;
+	h->n++;
+	return 0;
+}
+
+static int cmp_hit(const void *a, const void *b)
+{
+	const struct hit *x = a, *y = b;
+	if (x->end != y->end)
+		return x->end < y->end ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	lit_bytes = malloc(NLITS * 12);
+	lits = calloc(NLITS, sizeof(*lits));
+	data = malloc(DATA_LEN);
+	if (!lit_bytes || !lits || !data)
+		return -1;
+	for (size_t i = 0; i < NLITS; i++) {
+		uint32_t len = 6 + next() % 7;
+		uint8_t *b = lit_bytes + i * 12;
+		for (uint32_t j = 0; j < len; j++)
+			b[j] = (uint8_t)(1 + next() % 255); /* no leading 00: the literal API */
+		lits[i].bytes = b;
+		lits[i].len = len;
+	}
+	for (size_t i = 0; i < DATA_LEN; i++)
+		data[i] = (uint8_t)next();
+	/* plant one literal in 50, some across the chunk boundaries used below */
+	for (size_t i = 0; i < NLITS; i += 50) {
+		size_t at = (size_t)next() % (DATA_LEN - 16);
+		memcpy(data + at, lits[i].bytes, lits[i].len);
+	}
+	memcpy(data + 65536 - 5, lits[7].bytes, lits[7].len);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	free(lit_bytes);
+	free(lits);
+	free(data);
+	return 0;
+}
+
+/* The reference: every occurrence of every literal, found by looking up
+ * each position's first 6 bytes (the shortest literal) in the literals
+ * sorted by those bytes. */
+static int cmp_prefix(const void *a, const void *b)
+{
+	return memcmp(lits[*(const uint32_t *)a].bytes, lits[*(const uint32_t *)b].bytes, 6);
+}
+
+static struct hits naive(void)
+{
+	struct hits h = {0};
+	uint32_t *order = malloc(NLITS * sizeof(uint32_t));
+
+	assert_non_null(order);
+	for (uint32_t i = 0; i < NLITS; i++)
+		order[i] = i;
+	qsort(order, NLITS, sizeof(uint32_t), cmp_prefix);
+	for (size_t at = 0; at + 6 <= DATA_LEN; at++) {
+		size_t lo = 0, hi = NLITS;
+		while (lo < hi) { /* first literal whose prefix is >= the data's */
+			size_t mid = (lo + hi) / 2;
+			if (memcmp(lits[order[mid]].bytes, data + at, 6) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (; lo < NLITS && memcmp(lits[order[lo]].bytes, data + at, 6) == 0; lo++) {
+			const struct literal *l = &lits[order[lo]];
+			if (at + l->len <= DATA_LEN && memcmp(l->bytes, data + at, l->len) == 0)
+				collect(&h, order[lo], at + l->len);
+		}
+	}
+	free(order);
+	if (h.n)
+		qsort(h.v, h.n, sizeof(*h.v), cmp_hit);
+	return h;
+}
+
+static struct hits run(const struct prefilter *pf)
+{
+	struct prefilter_stream *s = NULL;
+	struct hits h = {0};
+
+	assert_int_equal(prefilter_stream_new(pf, &s), VG_OK);
+	assert_int_equal(prefilter_stream_begin(s), VG_OK);
+	for (size_t off = 0; off < DATA_LEN; off += 65536)
+		assert_int_equal(prefilter_stream_scan(s, data + off, 65536, collect, &h), VG_OK);
+	assert_int_equal(prefilter_stream_end(s, collect, &h), VG_OK);
+	prefilter_stream_free(s);
+	if (h.n)
+		qsort(h.v, h.n, sizeof(*h.v), cmp_hit);
+	return h;
+}
+
+static void shards_find_what_a_naive_search_finds(void **state)
+{
+	struct hits want = naive();
+	char err[256];
+
+	(void)state;
+	assert_true(want.n >= NLITS / 100); /* a few plants overwrite others */
+	for (unsigned shards = 1; shards <= 3; shards++) {
+		struct prefilter *pf = NULL, *back = NULL;
+		uint8_t *ser = NULL;
+		size_t ser_len = 0;
+		struct hits got;
+
+		assert_int_equal(prefilter_build(lits, NLITS, shards, &pf, err, sizeof(err)), VG_OK);
+		got = run(pf);
+		assert_int_equal(got.n, want.n);
+		assert_memory_equal(got.v, want.v, want.n * sizeof(*want.v));
+		free(got.v);
+
+		assert_int_equal(prefilter_serialize(pf, &ser, &ser_len), VG_OK);
+		assert_int_equal(prefilter_deserialize(ser, ser_len, NLITS, &back), VG_OK);
+		got = run(back);
+		assert_int_equal(got.n, want.n);
+		assert_memory_equal(got.v, want.v, want.n * sizeof(*want.v));
+		free(got.v);
+		prefilter_free(back);
+
+		/* damaged forms are refused, never trusted */
+		assert_int_equal(prefilter_deserialize(ser, ser_len - 1, NLITS, &back), VG_EFORMAT);
+		assert_int_equal(prefilter_deserialize(ser, 3, NLITS, &back), VG_EFORMAT);
+		ser[0] = 9; /* shard count out of range */
+		assert_int_equal(prefilter_deserialize(ser, ser_len, NLITS, &back), VG_EFORMAT);
+		vg_free(ser);
+		prefilter_free(pf);
+	}
+	free(want.v);
+}
+
+static void empty_set(void **state)
+{
+	struct prefilter *pf = NULL;
+	struct hits got;
+	char err[64];
+
+	(void)state;
+	assert_int_equal(prefilter_build(lits, 0, 4, &pf, err, sizeof(err)), VG_OK);
+	got = run(pf);
+	assert_int_equal(got.n, 0);
+	prefilter_free(pf);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(shards_find_what_a_naive_search_finds),
+		cmocka_unit_test(empty_set),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
