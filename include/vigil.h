@@ -197,6 +197,13 @@ vg_engine_db_info(const struct vg_engine *engine, size_t i, struct vg_db_info *o
 VG_API VG_NODISCARD enum vg_status
 vg_engine_image(const struct vg_engine *engine, const void **data, size_t *len);
 
+/* A new read-only descriptor (close-on-exec) of the compiled-cache file
+ * the engine is mapped from, to hand to other processes without copying
+ * the image; the caller closes it. VG_ESTATE when no cache file backs the
+ * engine (no cache folder, or it could not be written): use
+ * vg_engine_image(). */
+VG_API VG_NODISCARD enum vg_status vg_engine_image_fd(const struct vg_engine *engine, int *out);
+
 /* A compiled engine over an image read from fd (a descriptor holding what
  * vg_engine_image() gave, e.g. a sealed memfd, or a cache file), mapped
  * read-only and private; fd may be closed afterwards. The image's checksum

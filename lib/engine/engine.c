@@ -1,5 +1,6 @@
 /* The public engine: lifecycle, loading, compiling, and vg_scan_fd. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -68,6 +69,7 @@ VG_API enum vg_status vg_engine_new(const struct vg_engine_options *opts, struct
 		}
 	}
 	e->opts.cache_dir = e->cache_dir;
+	e->image_fd = -1;
 	e->refs = 1;
 	e->state = ENGINE_LOADING;
 	if (pthread_mutex_init(&e->pool_lock, NULL) != 0) {
@@ -183,7 +185,7 @@ VG_API enum vg_status vg_engine_compile(struct vg_engine *e)
 		return VG_ESTATE;
 	}
 	cache = e->cache_dir && cache_dir_usable(e) && cache_key(e, key) == VG_OK;
-	if (cache && cache_open(e, key, &e->db) == VG_OK) {
+	if (cache && cache_open(e, key, &e->db, &e->image_fd) == VG_OK) {
 		e->cache_state = VG_CACHE_HIT;
 		e->state = ENGINE_COMPILED;
 		replay_notices(e);
@@ -206,7 +208,7 @@ VG_API enum vg_status vg_engine_compile(struct vg_engine *e)
 	sigset_init(&e->set, e->opts.flevel, e->opts.flags & VG_ENGINE_DETECT_PUA, &e->log);
 	if (rc == VG_OK) {
 		if (cache)
-			rc = cache_store(e, key, image, len, &e->db, &stored);
+			rc = cache_store(e, key, image, len, &e->db, &stored, &e->image_fd);
 		else
 			rc = scan_db_open(image, len, true, NULL, 0, false, &e->db);
 		image = NULL; /* transferred */
@@ -238,6 +240,21 @@ VG_API enum vg_status vg_engine_image(const struct vg_engine *e, const void **da
 	scan_db_image(e->db, &bytes, &n);
 	*data = bytes;
 	*len = n;
+	return VG_OK;
+}
+
+VG_API enum vg_status vg_engine_image_fd(const struct vg_engine *e, int *out)
+{
+	int fd;
+
+	if (!e || !out)
+		return VG_EINVAL;
+	if (e->state != ENGINE_COMPILED || e->image_fd < 0)
+		return VG_ESTATE;
+	fd = fcntl(e->image_fd, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		return VG_EIO;
+	*out = fd;
 	return VG_OK;
 }
 
@@ -317,6 +334,8 @@ VG_API void vg_engine_unref(struct vg_engine *e)
 		vg_free(e->inputs[i].path);
 	vg_free(e->inputs);
 	vg_free(e->cache_dir);
+	if (e->image_fd >= 0)
+		close(e->image_fd);
 	buf_free(&e->notices);
 	vg_free(e);
 }

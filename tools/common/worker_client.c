@@ -49,6 +49,7 @@ struct vw_pool {
 	int image_fd;
 	pthread_mutex_t mu;
 	struct vw_worker *idle;
+	struct vw_worker *spare; /* started ahead, hello not read yet */
 	struct vw_layers layers;
 	uint64_t seq; /* guarded by mu */
 };
@@ -186,8 +187,8 @@ static int recv_reply(int sock, struct vw_reply *r, uint64_t deadline, char *why
 	return vw_reply_check(r, why, whylen) == 0 ? 1 : -1;
 }
 
-static int spawn(struct vw_pool *p, struct vw_worker **out, struct vw_layers *layers, char *err,
-		 size_t errlen)
+/* Starts a worker process; its hello is read by spawn_finish(). */
+static int spawn_start(struct vw_pool *p, struct vw_worker **out, char *err, size_t errlen)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
@@ -195,8 +196,6 @@ static int spawn(struct vw_pool *p, struct vw_worker **out, struct vw_layers *la
 	char *argv[6];
 	int argc = 0, sv[2], child = -1, rc;
 	struct vw_worker *w;
-	struct vw_reply hello;
-	char why[128];
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
@@ -248,6 +247,18 @@ static int spawn(struct vw_pool *p, struct vw_worker **out, struct vw_layers *la
 	}
 	w->pid = pid;
 	w->sock = sv[0];
+	*out = w;
+	return 0;
+}
+
+/* Waits for a started worker's hello: the layers it achieved. */
+static int spawn_finish(struct vw_pool *p, struct vw_worker *w, struct vw_layers *layers,
+			char *err, size_t errlen)
+{
+	struct vw_reply hello;
+	char why[128];
+	int rc;
+
 	rc = recv_reply(w->sock, &hello, now_ms() + HELLO_TIMEOUT_MS, why, sizeof(why));
 	if (rc != 1 || hello.type != VW_HELLO) {
 		char reason[160];
@@ -265,7 +276,52 @@ static int spawn(struct vw_pool *p, struct vw_worker **out, struct vw_layers *la
 	layers->layers = hello.layers;
 	layers->landlock_abi = hello.landlock_abi;
 	layers->errors = hello.layer_errors;
+	return 0;
+}
+
+static int spawn(struct vw_pool *p, struct vw_worker **out, struct vw_layers *layers, char *err,
+		 size_t errlen)
+{
+	struct vw_worker *w;
+
+	if (spawn_start(p, &w, err, errlen) != 0)
+		return -1;
+	if (spawn_finish(p, w, layers, err, errlen) != 0)
+		return -1; /* w is gone */
 	*out = w;
+	return 0;
+}
+
+/* Without a cache file, the database goes to workers as a sealed memfd:
+ * nobody can change it after this, and every worker maps the same pages. */
+static int export_image(struct vw_pool *p, const void *image, size_t len, char *err,
+			size_t errlen)
+{
+	size_t done = 0;
+
+	p->image_fd = memfd_create("vigil-database", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (p->image_fd < 0) {
+		snprintf(err, errlen, "Can't hand the database to scan workers: memfd_create: %s",
+			 strerror(errno));
+		return -1;
+	}
+	while (done < len) {
+		ssize_t n = write(p->image_fd, (const char *)image + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			snprintf(err, errlen, "Can't hand the database to scan workers: %s",
+				 strerror(n < 0 ? errno : EIO));
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	if (fcntl(p->image_fd, F_ADD_SEALS,
+		  F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
+		snprintf(err, errlen, "Can't seal the database for scan workers: %s",
+			 strerror(errno));
+		return -1;
+	}
 	return 0;
 }
 
@@ -275,7 +331,7 @@ int vw_pool_new(const struct vg_engine *e, const struct vw_pool_config *cfg, str
 	struct vw_pool *p;
 	struct vw_worker *w = NULL;
 	const void *image;
-	size_t len, done = 0;
+	size_t len;
 
 	if (vg_engine_image(e, &image, &len) != VG_OK) {
 		snprintf(err, errlen, "The compiled database cannot be handed to scan workers");
@@ -305,36 +361,18 @@ int vw_pool_new(const struct vg_engine *e, const struct vw_pool_config *cfg, str
 			 VG_WORKER_PATH);
 		goto fail;
 	}
-	/* The database goes to workers as a sealed memfd: nobody can change
-	 * it after this, and every worker maps the same pages. */
-	p->image_fd = memfd_create("vigil-database", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (p->image_fd >= 0 && p->image_fd < 10) {
+	if (vg_engine_image_fd(e, &p->image_fd) != VG_OK && export_image(p, image, len, err, errlen) != 0)
+		goto fail;
+	if (p->image_fd < 10) {
 		/* above the numbers the worker expects (see spawn) */
 		int high = fcntl(p->image_fd, F_DUPFD_CLOEXEC, 10);
 		close(p->image_fd);
 		p->image_fd = high;
-	}
-	if (p->image_fd < 0) {
-		snprintf(err, errlen, "Can't hand the database to scan workers: memfd_create: %s",
-			 strerror(errno));
-		goto fail;
-	}
-	while (done < len) {
-		ssize_t n = write(p->image_fd, (const char *)image + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
+		if (high < 0) {
 			snprintf(err, errlen, "Can't hand the database to scan workers: %s",
-				 strerror(n < 0 ? errno : EIO));
+				 strerror(errno));
 			goto fail;
 		}
-		done += (size_t)n;
-	}
-	if (fcntl(p->image_fd, F_ADD_SEALS,
-		  F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
-		snprintf(err, errlen, "Can't seal the database for scan workers: %s",
-			 strerror(errno));
-		goto fail;
 	}
 	if (spawn(p, &w, &p->layers, err, errlen) != 0)
 		goto fail;
@@ -365,19 +403,57 @@ void vw_pool_layers(const struct vw_pool *p, struct vw_layers *out)
 	*out = p->layers;
 }
 
-static struct vw_worker *take_idle(struct vw_pool *p, uint64_t *seq)
+/* An idle worker, else the spare (*fresh set: its hello is still to be
+ * read), else NULL. */
+static struct vw_worker *take_idle(struct vw_pool *p, uint64_t *seq, int *fresh)
 {
 	struct vw_worker *w;
 
+	*fresh = 0;
 	pthread_mutex_lock(&p->mu);
 	w = p->idle;
-	if (w != NULL)
+	if (w != NULL) {
 		p->idle = w->next;
+	} else if (p->spare != NULL) {
+		w = p->spare;
+		p->spare = NULL;
+		*fresh = 1;
+	}
 	*seq = ++p->seq;
 	pthread_mutex_unlock(&p->mu);
 	if (w != NULL)
 		w->next = NULL;
 	return w;
+}
+
+/* Start a replacement ahead of need, so that retiring a worker does not
+ * make the next file wait for a start-up (mapping and warming the engine
+ * takes a while with a large database); it starts on another core. */
+static void start_spare(struct vw_pool *p)
+{
+	struct vw_worker *w;
+	char err[256];
+	int have;
+
+	pthread_mutex_lock(&p->mu);
+	have = p->spare != NULL;
+	pthread_mutex_unlock(&p->mu);
+	if (have || spawn_start(p, &w, err, sizeof(err)) != 0)
+		return; /* a failure shows again on a synchronous start */
+	pthread_mutex_lock(&p->mu);
+	if (p->spare == NULL) {
+		p->spare = w;
+		w = NULL;
+	}
+	pthread_mutex_unlock(&p->mu);
+	retire(w);
+}
+
+/* Retire w and have a replacement starting. */
+static void retire_and_replace(struct vw_pool *p, struct vw_worker *w)
+{
+	retire(w);
+	start_spare(p);
 }
 
 static void put_idle(struct vw_pool *p, struct vw_worker *w)
@@ -425,13 +501,13 @@ enum vg_status vw_scan(struct vw_pool *p, int fd, int stream, const struct vg_sc
 	struct vw_layers layers;
 	uint64_t seq, deadline = 0;
 	uint32_t got = 0;
-	int delivering = 1;
+	int delivering = 1, fresh;
 	char why[128];
 
 	failure[0] = '\0';
 	*err = 0;
 	memset(sum, 0, sizeof(*sum));
-	w = take_idle(p, &seq);
+	w = take_idle(p, &seq, &fresh);
 	vw_request_init(&q, seq, stream ? VW_MODE_STREAM : VW_MODE_FD);
 	q.flags = opts->flags;
 	q.limits.max_filesize = opts->limits.max_filesize;
@@ -441,6 +517,17 @@ enum vg_status vw_scan(struct vw_pool *p, int fd, int stream, const struct vg_sc
 	q.limits.max_files = opts->limits.max_files;
 	/* An idle worker may have died meanwhile: one fresh try. */
 	for (int attempt = 0;; attempt++) {
+		if (w != NULL && fresh) {
+			fresh = 0;
+			if (spawn_finish(p, w, &layers, failure, failure_len) != 0)
+				w = NULL; /* a spare that failed: start one here */
+			else if (layers.layers != p->layers.layers) {
+				snprintf(failure, failure_len,
+					 "Scan worker started with other sandbox layers");
+				retire(w);
+				return VG_EIO;
+			}
+		}
 		if (w == NULL) {
 			if (spawn(p, &w, &layers, failure, failure_len) != 0)
 				return VG_EIO;
@@ -519,7 +606,7 @@ enum vg_status vw_scan(struct vw_pool *p, int fd, int stream, const struct vg_sc
 	w->files++;
 	if (r.status != VG_OK) {
 		*err = r.err;
-		retire(w); /* any error: a fresh worker for the next file */
+		retire_and_replace(p, w); /* any error: a fresh worker for the next file */
 		return (enum vg_status)r.status;
 	}
 	sum->verdict = (enum vg_verdict)r.verdict;
@@ -529,7 +616,7 @@ enum vg_status vw_scan(struct vw_pool *p, int fd, int stream, const struct vg_sc
 	sum->limit = (enum vg_limit_hit)r.limit;
 	sum->stopped = (int)r.stopped || !delivering;
 	if (w->files >= p->cfg.files_per_worker)
-		retire(w);
+		retire_and_replace(p, w);
 	else
 		put_idle(p, w);
 	return VG_OK;
@@ -545,6 +632,7 @@ void vw_pool_free(struct vw_pool *p)
 		next = w->next;
 		retire(w);
 	}
+	retire(p->spare);
 	close(p->image_fd);
 	pthread_mutex_destroy(&p->mu);
 	free(p);
