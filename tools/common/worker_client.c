@@ -615,10 +615,14 @@ enum vg_status vw_scan(struct vw_pool *p, int fd, int stream, const struct vg_sc
 	sum->bytes_read = r.bytes_read;
 	sum->limit = (enum vg_limit_hit)r.limit;
 	sum->stopped = (int)r.stopped || !delivering;
-	if (w->files >= p->cfg.files_per_worker)
+	if (w->files >= p->cfg.files_per_worker) {
 		retire_and_replace(p, w);
-	else
+	} else {
+		/* the last tenth of its files: have the replacement warm up */
+		if (w->files >= p->cfg.files_per_worker - p->cfg.files_per_worker / 10)
+			start_spare(p);
 		put_idle(p, w);
+	}
 	return VG_OK;
 }
 

@@ -22,7 +22,7 @@
 
 #include "worker_wire.h"
 
-#define VW_DEFAULT_FILES_PER_WORKER 1000u
+#define VW_DEFAULT_FILES_PER_WORKER 10000u
 #define VW_DEFAULT_MEMORY_LIMIT (4ull << 30) /* address space on top of the database */
 #define VW_DEADLINE_GRACE_MS 10000u /* past the engine's own MaxScanTime */
 

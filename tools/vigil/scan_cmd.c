@@ -123,7 +123,7 @@ static const char scan_usage[] =
 	"      --worker-deadline=MS     kill a worker still on one file after MS\n"
 	"                               milliseconds (default: --max-scantime + 10000;\n"
 	"                               0 = none); the file is reported as an error\n"
-	"      --worker-files=N         start a fresh worker after N files (1000)\n"
+	"      --worker-files=N         start a fresh worker after N files (10000)\n"
 	"      --insecure-no-sandbox    run workers without their sandbox (logged)\n"
 	"      --insecure-in-process    parse files in this process, no worker (logged)\n"
 	"\n"
