@@ -152,7 +152,7 @@ def main():
                      '%+.1f µs per file' % ((wi - wp) / nsmall * 1e6), ''))
     for j in threads[:1]:
         wi, wp = res[('tiny', j, 'workers')], res[('tiny', j, 'in-process')]
-        rows.append(('One tiny file, -j%d: wall (start-up: memfd, first worker)' % j,
+        rows.append(('One tiny file, -j%d: wall (start-up: the first worker maps and warms the database)' % j,
                      '%.1f ms' % (wp * 1e3), '%.1f ms' % (wi * 1e3), '%+.1f ms' % ((wi - wp) * 1e3), ''))
     print('| Measure | in process (`--insecure-in-process`) | sandboxed workers (default) | cost | target |')
     print('| --- | ---: | ---: | ---: | --- |')
