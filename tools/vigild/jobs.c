@@ -27,6 +27,7 @@
 
 #include "daemon.h"
 #include "engines.h"
+#include "action.h"
 #include "log.h"
 #include "worker_client.h"
 
@@ -234,8 +235,10 @@ static enum result scan_file(struct scanner *sc, int dfd, const char *name, cons
 	if (flags >= 0)
 		(void)fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
 	rc = scan_in_worker(sc, fd, &ms, &sum, &err, failure, sizeof(failure));
-	close(fd);
 	r = report(sc, path, path, rc, err, &sum, &ms, found, failure);
+	if (r == R_FOUND && vd_action_enabled())
+		vd_action_found(fd, path, &st, (const char *const *)ms.names, ms.n);
+	close(fd);
 	matches_free(&ms);
 	return r;
 }

@@ -28,6 +28,7 @@
 
 #include "daemon.h"
 #include "engines.h"
+#include "action.h"
 #include "log.h"
 #include "values.h"
 
@@ -316,6 +317,8 @@ int main(int argc, char **argv)
 			goto out;
 		pid_written = 1;
 	}
+	if (vd_action_start(&s) != 0)
+		goto out;
 	if (drop_privileges(s.user) != 0)
 		goto out;
 
@@ -353,6 +356,7 @@ out:
 	startup_done(0); /* no-op after success */
 	vd_server_cleanup(&d);
 	vd_pool_free(d.pool);
+	vd_action_stop();
 	vd_engines_shutdown();
 	vg_engine_unref(engine);
 	if (d.sig_fd >= 0)

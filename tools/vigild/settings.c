@@ -31,6 +31,7 @@ static const char *const known_keys[] = {
 	"InsecureNoSandbox", "WorkerFiles", "WorkerDeadline",
 	"DatabaseDirectory", "BundledDatabase", "ClamAVDatabaseDirectory", "Database",
 	"CacheDirectory",
+	"DetectionAction", "ActionIncludePath", "QuarantineDirectory", "ActionHelper",
 	/* clamd options whose behaviour vigild always has, or that concern
 	 * parts of ClamAV vigil does not have: accepted, listed once at
 	 * startup as having no effect (see ignored_keys). */
@@ -168,6 +169,46 @@ static int load_excludes(struct vd_settings *s)
 		s->exclude_text[s->exclude_count] = e->value;
 		s->exclude_count++;
 	}
+	return 0;
+}
+
+/* DetectionAction and the folders it may act on. */
+static int load_action(struct vd_settings *s)
+{
+	const struct vt_config_entry *e = vt_config_last(&s->conf, "DetectionAction"), *i = NULL;
+	size_t n = 0;
+
+	if (e != NULL && strcasecmp(e->value, "Quarantine") == 0)
+		s->action_quarantine = 1;
+	else if (e != NULL && strcasecmp(e->value, "None") != 0)
+		return bad(s, e, "expected None or Quarantine");
+	s->quarantine_dir = get_str(s, "QuarantineDirectory", VD_DEFAULT_QUARANTINE_DIR);
+	s->action_helper = get_str(s, "ActionHelper", VD_DEFAULT_ACTION_HELPER);
+	while ((i = vt_config_next(&s->conf, "ActionIncludePath", i)) != NULL) {
+		if (i->value[0] != '/')
+			return bad(s, i, "expected an absolute path");
+		n++;
+	}
+	if (!s->action_quarantine)
+		return 0;
+	if (n == 0) {
+		fprintf(stderr, "ERROR: %s:%u: DetectionAction Quarantine needs at least one "
+				"ActionIncludePath: the folders whose files vigild may move\n",
+			s->config_path, e->line);
+		return -1;
+	}
+	if (s->quarantine_dir[0] != '/' || s->action_helper[0] != '/') {
+		fprintf(stderr, "ERROR: %s: QuarantineDirectory and ActionHelper must be "
+				"absolute paths\n", s->config_path);
+		return -1;
+	}
+	s->action_include = calloc(n, sizeof(*s->action_include));
+	if (s->action_include == NULL) {
+		fprintf(stderr, "ERROR: out of memory\n");
+		return -1;
+	}
+	while ((i = vt_config_next(&s->conf, "ActionIncludePath", i)) != NULL)
+		s->action_include[s->action_include_count++] = i->value;
 	return 0;
 }
 
@@ -366,7 +407,7 @@ static int load(struct vd_settings *s, const char *path, int required)
 	}
 	if (rc != 0)
 		return -1;
-	if (load_excludes(s) != 0)
+	if (load_excludes(s) != 0 || load_action(s) != 0)
 		return -1;
 
 	/* databases */
@@ -402,6 +443,7 @@ void vd_settings_free(struct vd_settings *s)
 	free(s->exclude);
 	free(s->exclude_text);
 	free((void *)s->tcp_addr);
+	free((void *)s->action_include);
 	vt_db_settings_free(&s->dbs);
 	vt_config_free(&s->conf);
 	memset(s, 0, sizeof(*s));

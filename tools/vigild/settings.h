@@ -18,6 +18,8 @@
 #define VD_DEFAULT_CONFIG VG_SYSCONFDIR "/vigil/vigild.conf"
 #define VD_DEFAULT_SOCKET "/run/vigil/vigild.sock"
 #define VD_DEFAULT_CACHE_DIR "/var/cache/vigil"
+#define VD_DEFAULT_ACTION_HELPER VG_LIBEXECDIR "/vigil-actd"
+#define VD_DEFAULT_QUARANTINE_DIR "/var/lib/vigil/quarantine"
 
 struct vd_settings {
 	struct vt_config conf; /* the file; the strings below point into it */
@@ -81,6 +83,13 @@ struct vd_settings {
 	/* databases */
 	struct vt_db_settings dbs;
 	const char *cache_dir;          /* NULL: no compiled cache */
+
+	/* acting on detections (through vigil-actd) */
+	int action_quarantine;          /* DetectionAction Quarantine */
+	const char **action_include;    /* ActionIncludePath lines */
+	size_t action_include_count;
+	const char *quarantine_dir;     /* QuarantineDirectory */
+	const char *action_helper;      /* ActionHelper: the vigil-actd program */
 };
 
 /* Defaults (clamd's, except where vigild.conf(5) says otherwise), then the
