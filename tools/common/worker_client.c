@@ -388,6 +388,27 @@ int vw_pool_new(const struct vg_engine *e, const struct vw_pool_config *cfg, str
 		goto fail;
 	}
 	p->idle = w;
+	/* The other threads' workers start together, on every core. */
+	{
+		struct vw_worker *more[64];
+		unsigned n = p->cfg.prestart > 1 ? p->cfg.prestart - 1 : 0;
+		if (n > 64)
+			n = 64;
+		for (unsigned i = 0; i < n; i++)
+			if (spawn_start(p, &more[i], err, errlen) != 0)
+				more[i] = NULL;
+		for (unsigned i = 0; i < n; i++) {
+			struct vw_layers l;
+			if (more[i] == NULL || spawn_finish(p, more[i], &l, err, errlen) != 0)
+				continue; /* one starts on demand instead */
+			if (l.layers != p->layers.layers) {
+				retire(more[i]);
+				continue;
+			}
+			more[i]->next = p->idle;
+			p->idle = more[i];
+		}
+	}
 	*out = p;
 	return 0;
 fail:
@@ -606,7 +627,7 @@ enum vg_status vw_scan(struct vw_pool *p, int fd, int stream, const struct vg_sc
 	w->files++;
 	if (r.status != VG_OK) {
 		*err = r.err;
-		retire_and_replace(p, w); /* any error: a fresh worker for the next file */
+		retire(w); /* any error: a fresh worker for the next file */
 		return (enum vg_status)r.status;
 	}
 	sum->verdict = (enum vg_verdict)r.verdict;

@@ -786,6 +786,7 @@ static int start_workers(struct scan_state *s)
 	wc.insecure_no_sandbox = cfg->insecure_no_sandbox;
 	wc.files_per_worker = cfg->worker_files;
 	wc.engine_flags = cfg->detect_pua ? VG_ENGINE_DETECT_PUA : 0;
+	wc.prestart = cfg->threads;
 	if (cfg->worker_deadline_set)
 		wc.deadline_ms = cfg->worker_deadline_ms;
 	else if (cfg->limits.max_scantime_ms != 0)

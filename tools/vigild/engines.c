@@ -205,6 +205,7 @@ static struct vd_workers *start_workers(const struct vd_settings *s, struct vg_e
 	wc.insecure_no_sandbox = s->insecure_no_sandbox;
 	wc.files_per_worker = s->worker_files;
 	wc.engine_flags = s->detect_pua ? VG_ENGINE_DETECT_PUA : 0;
+	wc.prestart = s->max_threads;
 	if (s->worker_deadline_set)
 		wc.deadline_ms = s->worker_deadline_ms;
 	else if (s->limits.max_scantime_ms != 0)
