@@ -39,6 +39,7 @@ struct vw_worker {
 	pid_t pid;
 	int sock;
 	unsigned files;
+	uint64_t idle_since; /* ms, when put back */
 };
 
 struct vw_pool {
@@ -50,6 +51,12 @@ struct vw_pool {
 	pthread_mutex_t mu;
 	struct vw_worker *idle;
 	struct vw_worker *spare; /* started ahead, hello not read yet */
+	struct vg_engine *engine; /* a reference: the image comes from it */
+	unsigned busy;            /* scans in vw_scan() */
+	/* idle trimming (cfg.idle_ms) */
+	pthread_t trimmer;
+	pthread_cond_t trim_cv;
+	int trimming, stopping;
 	struct vw_layers layers;
 	uint64_t seq; /* guarded by mu */
 };
@@ -247,6 +254,7 @@ static int spawn_start(struct vw_pool *p, struct vw_worker **out, char *err, siz
 	}
 	w->pid = pid;
 	w->sock = sv[0];
+	w->idle_since = now_ms();
 	*out = w;
 	return 0;
 }
@@ -325,6 +333,96 @@ static int export_image(struct vw_pool *p, const void *image, size_t len, char *
 	return 0;
 }
 
+/* The descriptor workers map the database from: the engine's cache file
+ * when it has one, else a sealed memfd copy. Numbered above what the
+ * worker expects (see spawn). Called with no worker alive or under mu. */
+static int open_image(struct vw_pool *p, char *err, size_t errlen)
+{
+	const void *image;
+	size_t len;
+
+	if (p->image_fd >= 0)
+		return 0;
+	if (vg_engine_image_fd(p->engine, &p->image_fd) != VG_OK) {
+		if (vg_engine_image(p->engine, &image, &len) != VG_OK) {
+			snprintf(err, errlen, "The compiled database cannot be handed to scan workers");
+			return -1;
+		}
+		if (export_image(p, image, len, err, errlen) != 0) {
+			if (p->image_fd >= 0)
+				close(p->image_fd);
+			p->image_fd = -1;
+			return -1;
+		}
+	}
+	if (p->image_fd < 10) {
+		int high = fcntl(p->image_fd, F_DUPFD_CLOEXEC, 10);
+		close(p->image_fd);
+		p->image_fd = high;
+		if (high < 0) {
+			snprintf(err, errlen, "Can't hand the database to scan workers: %s",
+				 strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Daemons: workers idle for cfg.idle_ms are stopped, and with no worker
+ * left the database descriptor is closed too, so an idle daemon holds
+ * nothing for its workers. */
+static void *trim_main(void *arg)
+{
+	struct vw_pool *p = arg;
+
+	pthread_mutex_lock(&p->mu);
+	while (!p->stopping) {
+		struct timespec until;
+		struct vw_worker **pp, *old = NULL;
+		uint64_t now;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += (time_t)(p->cfg.idle_ms / 4000);
+		until.tv_nsec += (long)((p->cfg.idle_ms / 4) % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&p->trim_cv, &p->mu, &until);
+		if (p->stopping)
+			break;
+		now = now_ms();
+		for (pp = &p->idle; *pp != NULL;) {
+			struct vw_worker *w = *pp;
+			if (now - w->idle_since >= p->cfg.idle_ms) {
+				*pp = w->next;
+				w->next = old;
+				old = w;
+			} else {
+				pp = &w->next;
+			}
+		}
+		if (p->idle == NULL && p->busy == 0 && p->spare != NULL) {
+			p->spare->next = old;
+			old = p->spare;
+			p->spare = NULL;
+		}
+		if (p->idle == NULL && p->spare == NULL && p->busy == 0 && p->image_fd >= 0) {
+			close(p->image_fd);
+			p->image_fd = -1;
+		}
+		pthread_mutex_unlock(&p->mu);
+		while (old != NULL) {
+			struct vw_worker *next = old->next;
+			retire(old);
+			old = next;
+		}
+		pthread_mutex_lock(&p->mu);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
 int vw_pool_new(const struct vg_engine *e, const struct vw_pool_config *cfg, struct vw_pool **out,
 		char *err, size_t errlen)
 {
@@ -361,19 +459,9 @@ int vw_pool_new(const struct vg_engine *e, const struct vw_pool_config *cfg, str
 			 VG_WORKER_PATH);
 		goto fail;
 	}
-	if (vg_engine_image_fd(e, &p->image_fd) != VG_OK && export_image(p, image, len, err, errlen) != 0)
+	p->engine = vg_engine_ref((struct vg_engine *)e);
+	if (open_image(p, err, errlen) != 0)
 		goto fail;
-	if (p->image_fd < 10) {
-		/* above the numbers the worker expects (see spawn) */
-		int high = fcntl(p->image_fd, F_DUPFD_CLOEXEC, 10);
-		close(p->image_fd);
-		p->image_fd = high;
-		if (high < 0) {
-			snprintf(err, errlen, "Can't hand the database to scan workers: %s",
-				 strerror(errno));
-			goto fail;
-		}
-	}
 	if (spawn(p, &w, &p->layers, err, errlen) != 0)
 		goto fail;
 	if (!(p->layers.layers & VW_LAYER_SECCOMP) && !p->cfg.insecure_no_sandbox &&
@@ -409,11 +497,15 @@ int vw_pool_new(const struct vg_engine *e, const struct vw_pool_config *cfg, str
 			p->idle = more[i];
 		}
 	}
+	pthread_cond_init(&p->trim_cv, NULL);
+	if (p->cfg.idle_ms != 0 && pthread_create(&p->trimmer, NULL, trim_main, p) == 0)
+		p->trimming = 1;
 	*out = p;
 	return 0;
 fail:
 	if (p->image_fd >= 0)
 		close(p->image_fd);
+	vg_engine_unref(p->engine);
 	pthread_mutex_destroy(&p->mu);
 	free(p);
 	return -1;
@@ -479,6 +571,7 @@ static void retire_and_replace(struct vw_pool *p, struct vw_worker *w)
 
 static void put_idle(struct vw_pool *p, struct vw_worker *w)
 {
+	w->idle_since = now_ms();
 	pthread_mutex_lock(&p->mu);
 	w->next = p->idle;
 	p->idle = w;
@@ -512,9 +605,39 @@ static int send_request(struct vw_worker *w, const struct vw_request *q, int fd)
 	return n == (ssize_t)sizeof(*q) ? 0 : -1;
 }
 
+static enum vg_status scan_once(struct vw_pool *p, int fd, int stream,
+				const struct vg_scan_options *opts, vg_match_fn *on_match, void *ctx,
+				struct vg_scan_summary *sum, int *err, char *failure,
+				size_t failure_len);
+
 enum vg_status vw_scan(struct vw_pool *p, int fd, int stream, const struct vg_scan_options *opts,
 		       vg_match_fn *on_match, void *ctx, struct vg_scan_summary *sum, int *err,
 		       char *failure, size_t failure_len)
+{
+	enum vg_status st;
+	int rc;
+
+	pthread_mutex_lock(&p->mu);
+	p->busy++;
+	rc = open_image(p, failure, failure_len);
+	pthread_mutex_unlock(&p->mu);
+	if (rc != 0) {
+		*err = 0;
+		memset(sum, 0, sizeof(*sum));
+		st = VG_EIO;
+	} else {
+		st = scan_once(p, fd, stream, opts, on_match, ctx, sum, err, failure, failure_len);
+	}
+	pthread_mutex_lock(&p->mu);
+	p->busy--;
+	pthread_mutex_unlock(&p->mu);
+	return st;
+}
+
+static enum vg_status scan_once(struct vw_pool *p, int fd, int stream,
+				const struct vg_scan_options *opts, vg_match_fn *on_match, void *ctx,
+				struct vg_scan_summary *sum, int *err, char *failure,
+				size_t failure_len)
 {
 	struct vw_request q;
 	struct vw_reply r;
@@ -653,12 +776,22 @@ void vw_pool_free(struct vw_pool *p)
 
 	if (p == NULL)
 		return;
+	if (p->trimming) {
+		pthread_mutex_lock(&p->mu);
+		p->stopping = 1;
+		pthread_cond_broadcast(&p->trim_cv);
+		pthread_mutex_unlock(&p->mu);
+		pthread_join(p->trimmer, NULL);
+	}
+	pthread_cond_destroy(&p->trim_cv);
 	for (w = p->idle; w != NULL; w = next) {
 		next = w->next;
 		retire(w);
 	}
 	retire(p->spare);
-	close(p->image_fd);
+	if (p->image_fd >= 0)
+		close(p->image_fd);
+	vg_engine_unref(p->engine);
 	pthread_mutex_destroy(&p->mu);
 	free(p);
 }

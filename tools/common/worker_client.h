@@ -33,6 +33,9 @@ struct vw_pool_config {
 	uint64_t deadline_ms;      /* per file, 0: none */
 	uint64_t memory_limit;     /* 0: VW_DEFAULT_MEMORY_LIMIT */
 	uint32_t engine_flags;     /* enum vg_engine_flags of the engine */
+	unsigned idle_ms;          /* daemons: stop workers idle this long, and
+				    * with none left drop the database descriptor;
+				    * 0: keep them */
 	unsigned prestart;         /* workers to start at once (the scanning
 				    * threads); 0: 1. The pool then stays at that
 				    * size, plus one replacement warming up. */

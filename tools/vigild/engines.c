@@ -15,6 +15,9 @@
 #include "output.h"
 #include "worker_client.h"
 
+/* Workers idle this long are stopped (a quiet daemon holds no worker). */
+#define VD_WORKER_IDLE_MS 2000u
+
 /* The worker pool of one engine: it holds that engine's compiled database,
  * so it lives and goes with it. */
 struct vd_workers {
@@ -206,6 +209,7 @@ static struct vd_workers *start_workers(const struct vd_settings *s, struct vg_e
 	wc.files_per_worker = s->worker_files;
 	wc.engine_flags = s->detect_pua ? VG_ENGINE_DETECT_PUA : 0;
 	wc.prestart = s->max_threads;
+	wc.idle_ms = VD_WORKER_IDLE_MS;
 	if (s->worker_deadline_set)
 		wc.deadline_ms = s->worker_deadline_ms;
 	else if (s->limits.max_scantime_ms != 0)
