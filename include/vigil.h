@@ -221,7 +221,9 @@ enum vg_sig_kind {
 	VG_SIG_BODY = 1,   /* .ndb body pattern */
 	VG_SIG_MD5,        /* whole-file hash signatures */
 	VG_SIG_SHA1,
-	VG_SIG_SHA256
+	VG_SIG_SHA256,
+	VG_SIG_PE_SECTION, /* .mdb/.msb hash of one PE section's bytes */
+	VG_SIG_PE_IMPORT   /* .imp hash of a PE import table */
 };
 
 /* One detection. Valid only during the callback. */
@@ -309,6 +311,194 @@ VG_API VG_NODISCARD enum vg_status
 vg_scan_stream_finish(struct vg_scan_stream *stream, vg_match_fn *on_match, void *ctx,
 		      struct vg_scan_summary *out);
 VG_API void vg_scan_stream_free(struct vg_scan_stream *stream);
+
+
+/* ---------------------------------------------------------------------- */
+/* Trust: signed, logged releases (docs/UPDATES.md)                        */
+/*
+ * Pure functions, no files, no network, no clock: callers pass "now" (unix
+ * seconds) and the bytes they fetched. Every metadata file is a signed note
+ * (C2SP signed-note): a text body, a blank line, and lines
+ * "— <key name> <base64(key id || signature)>". Keys are written as
+ * verifier strings "<name>+<8 hex key id>+<base64(type || public key)>"
+ * (type 0x01 Ed25519, 0x04 Ed25519 witness cosignature) and signer strings
+ * "PRIVATE+KEY+<name>+<key id>+<base64(type || seed)>".
+ *
+ * A client holds a trusted root (keys and thresholds of every role) and
+ * checks, in order: root rotations (vg_root_next), the timestamp, the
+ * manifest it points to, and the manifest's inclusion in the public log
+ * (vg_tlog_proof_verify) with the checkpoint's consistency with the last one
+ * it saw (vg_merkle_consistency_verify).
+ */
+
+/* Why a note was refused. Each has its own message in vg_trust_error. */
+enum vg_trust_fault {
+	VG_TRUST_OK = 0,
+	VG_TRUST_MALFORMED,       /* not a well-formed note of the expected kind */
+	VG_TRUST_UNKNOWN_KEY,     /* no signature by a key of the required role */
+	VG_TRUST_THRESHOLD,       /* fewer valid signatures than the role's threshold */
+	VG_TRUST_BAD_SIGNATURE,   /* a listed key's signature does not verify */
+	VG_TRUST_EXPIRED,         /* expiry passed (freeze attack or stale mirror) */
+	VG_TRUST_ROLLBACK,        /* older than what is already trusted */
+	VG_TRUST_FORK,            /* same version as trusted, different content */
+	VG_TRUST_HASH_MISMATCH,   /* bytes differ from the signed hash or size */
+	VG_TRUST_NOT_LOGGED,      /* no valid inclusion proof in the log */
+	VG_TRUST_WITNESS,         /* too few fresh witness cosignatures */
+	VG_TRUST_LOG_INCONSISTENT,/* two signed checkpoints that are not one log */
+	VG_TRUST_VERSION_SKIP,    /* a root that is not exactly the next version */
+	VG_TRUST_ENGINE_TOO_OLD   /* the manifest needs a newer engine */
+};
+
+struct vg_trust_error {
+	enum vg_trust_fault fault;
+	char msg[512]; /* one line naming the file's role, the fault and the fix */
+};
+
+/* Short stable name of a fault ("expired", "rollback", ...). */
+VG_API const char *vg_trust_fault_name(enum vg_trust_fault fault);
+/* Frees strings returned by vg_key_generate() and vg_note_sign(). */
+VG_API void vg_trust_free(void *p);
+
+/* A new Ed25519 key pair (cosign != 0: a witness cosignature key). Returns
+ * the signer and verifier strings, each NUL-terminated. */
+VG_API VG_NODISCARD enum vg_status
+vg_key_generate(const char *name, int cosign, char **signer_out, char **verifier_out);
+
+/* Adds a signature by signer to a note. text is either an unsigned body
+ * (ending in '\n') or a signed note; the result is the signed note with one
+ * more signature line. A cosignature key signs "cosignature/v1", the time
+ * now and the body (C2SP tlog-cosignature). */
+VG_API VG_NODISCARD enum vg_status
+vg_note_sign(const char *text, size_t len, const char *signer, int64_t now, char **out,
+	     size_t *out_len, struct vg_trust_error *err);
+
+/* VG_OK when the note carries a valid signature by this one verifier key
+ * (a witness checking the log's signature on a checkpoint). */
+VG_API VG_NODISCARD enum vg_status
+vg_note_verify_key(const char *note, size_t len, const char *verifier, struct vg_trust_error *err);
+
+/* Limits a client applies before reading metadata. */
+#define VG_TRUST_MAX_NOTE (64u * 1024)       /* root, checkpoint, tlog-proof */
+#define VG_TRUST_MAX_TIMESTAMP 4096u
+#define VG_TRUST_MAX_MANIFEST (1024u * 1024)
+#define VG_TRUST_MAX_ROOT_STEPS 64u          /* root rotations in one update */
+#define VG_TRUST_WITNESS_MAX_AGE (7 * 86400) /* seconds a cosignature stays fresh */
+
+/* The trusted root: keys and thresholds of the root, release and timestamp
+ * roles, the log key, and the witnesses the log's checkpoints need. */
+struct vg_root;
+
+/* Opens the trust anchor a user installed: a root note signed by its own
+ * root threshold (its expiry is checked later, by vg_root_check_fresh). */
+VG_API VG_NODISCARD enum vg_status
+vg_root_open(const char *note, size_t len, struct vg_root **out, struct vg_trust_error *err);
+/* Accepts the next root only if its version is current + 1 and it is signed
+ * by the threshold of the current root's root keys and of its own. */
+VG_API VG_NODISCARD enum vg_status
+vg_root_next(const struct vg_root *current, const char *note, size_t len, struct vg_root **out,
+	     struct vg_trust_error *err);
+VG_API VG_NODISCARD enum vg_status
+vg_root_check_fresh(const struct vg_root *root, int64_t now, struct vg_trust_error *err);
+VG_API uint64_t vg_root_version(const struct vg_root *root);
+VG_API int64_t vg_root_expires(const struct vg_root *root);
+/* The origin every note of this root names, e.g. "db.vigil.example". */
+VG_API const char *vg_root_origin(const struct vg_root *root);
+/* 1 when the release or timestamp keys differ between a and b: versions
+ * signed by old keys are then forgotten (fast-forward recovery). */
+VG_API int vg_root_roles_changed(const struct vg_root *a, const struct vg_root *b);
+VG_API void vg_root_free(struct vg_root *root);
+
+/* Timestamp note: the current manifest's version, hash and size. */
+struct vg_timestamp {
+	uint64_t version;
+	uint64_t manifest_version;
+	uint8_t manifest_sha256[32];
+	uint64_t manifest_size;
+	int64_t expires;
+};
+/* Checks kind, origin, the timestamp threshold and expiry at now. */
+VG_API VG_NODISCARD enum vg_status
+vg_timestamp_verify(const struct vg_root *root, const char *note, size_t len, int64_t now,
+		    struct vg_timestamp *out, struct vg_trust_error *err);
+
+#define VG_MANIFEST_MAX_NAME 255u
+struct vg_manifest_file {
+	char name[VG_MANIFEST_MAX_NAME + 1]; /* a plain file name: no '/', not "." or ".." */
+	uint64_t size;
+	uint8_t sha256[32];
+};
+struct vg_manifest {
+	uint64_t version;
+	int64_t issued;
+	int64_t expires;
+	uint32_t engine_min; /* lowest VG_FLEVEL that can use these files */
+	size_t nfiles;
+	struct vg_manifest_file *files;
+};
+/* Parses a manifest body without checking signatures (publisher side). */
+VG_API VG_NODISCARD enum vg_status
+vg_manifest_parse(const char *note, size_t len, struct vg_manifest **out,
+		  struct vg_trust_error *err);
+/* Parses and checks origin, the release threshold and expiry at now. */
+VG_API VG_NODISCARD enum vg_status
+vg_manifest_verify(const struct vg_root *root, const char *note, size_t len, int64_t now,
+		   struct vg_manifest **out, struct vg_trust_error *err);
+VG_API void vg_manifest_free(struct vg_manifest *m);
+
+/* ---- the public log (RFC 6962 hashing, C2SP checkpoints and proofs) ---- */
+
+#define VG_MERKLE_MAX_PROOF 64u
+
+struct vg_checkpoint {
+	char origin[129];
+	uint64_t size;
+	uint8_t root[32];
+};
+/* Parses a checkpoint body (origin, size, base64 root) without checking
+ * signatures; note may be signed or not. */
+VG_API VG_NODISCARD enum vg_status
+vg_checkpoint_parse(const char *note, size_t len, struct vg_checkpoint *out,
+		    struct vg_trust_error *err);
+/* Checks the log's signature and at least the root's witness threshold of
+ * cosignatures no older than VG_TRUST_WITNESS_MAX_AGE at now. */
+VG_API VG_NODISCARD enum vg_status
+vg_checkpoint_verify(const struct vg_root *root, const char *note, size_t len, int64_t now,
+		     struct vg_checkpoint *out, struct vg_trust_error *err);
+/* Verifies a C2SP tlog-proof for entry (the exact manifest bytes): its
+ * checkpoint as vg_checkpoint_verify does, then the inclusion proof. On
+ * success *cp_offset is where the checkpoint note starts in proof. */
+VG_API VG_NODISCARD enum vg_status
+vg_tlog_proof_verify(const struct vg_root *root, const char *proof, size_t len,
+		     const void *entry, size_t entry_len, int64_t now, struct vg_checkpoint *out,
+		     size_t *cp_offset, struct vg_trust_error *err);
+/* Writes a tlog-proof (without the checkpoint, which the caller appends). */
+VG_API VG_NODISCARD enum vg_status
+vg_tlog_proof_format(uint64_t index, const uint8_t (*hashes)[32], size_t count, char **out,
+		     size_t *out_len);
+
+/* SHA-256(0x00 || entry) */
+VG_API void vg_merkle_leaf_hash(const void *entry, size_t len, uint8_t out[32]);
+/* Tree head of n leaf hashes (n = 0: SHA-256 of nothing). */
+VG_API VG_NODISCARD enum vg_status
+vg_merkle_root(const uint8_t (*leaves)[32], uint64_t n, uint8_t out[32]);
+/* Proofs from leaf hashes; out holds VG_MERKLE_MAX_PROOF hashes. */
+VG_API VG_NODISCARD enum vg_status
+vg_merkle_inclusion_proof(const uint8_t (*leaves)[32], uint64_t n, uint64_t index,
+			  uint8_t (*out)[32], size_t *count);
+VG_API VG_NODISCARD enum vg_status
+vg_merkle_consistency_proof(const uint8_t (*leaves)[32], uint64_t n, uint64_t m,
+			    uint8_t (*out)[32], size_t *count);
+/* VG_OK when the proof holds, VG_EBADSIG otherwise (RFC 9162 2.1.3.2, 2.1.4.2). */
+VG_API VG_NODISCARD enum vg_status
+vg_merkle_inclusion_verify(uint64_t index, uint64_t size, const uint8_t leaf[32],
+			   const uint8_t (*proof)[32], size_t count, const uint8_t root[32]);
+VG_API VG_NODISCARD enum vg_status
+vg_merkle_consistency_verify(uint64_t m, uint64_t n, const uint8_t old_root[32],
+			     const uint8_t new_root[32], const uint8_t (*proof)[32], size_t count);
+
+/* RFC 3339 UTC "YYYY-MM-DDTHH:MM:SSZ" to unix seconds and back. */
+VG_API VG_NODISCARD enum vg_status vg_time_parse(const char *s, int64_t *out);
+VG_API void vg_time_format(int64_t t, char out[21]);
 
 #ifdef __cplusplus
 }

@@ -16,7 +16,9 @@ BUILD_DEPS="cmake ninja-build gcc clang pkg-config libvectorscan-dev libssl-dev 
 libpcre2-dev libcmocka-dev libarchive-dev libcurl4-openssl-dev libsqlite3-dev \
 libseccomp-dev libxxhash-dev zlib1g-dev"
 # Peers the tests compare against; their services must not start.
-TEST_DEPS="clamav clamav-daemon clamdscan clamav-testfiles yara python3 python3-pyclamd procps strace"
+# python3-cryptography: an independent Ed25519 check of signed notes (tests/update)
+TEST_DEPS="clamav clamav-daemon clamdscan clamav-testfiles yara python3 python3-pyclamd procps strace \
+python3-cryptography"
 
 install_packages() {
 	# keep package scripts from starting clamav-daemon/freshclam

@@ -33,6 +33,9 @@
 #define VG_MIN_MATCH_SIZE 6u          /* ClamAV ignores layers of 5 bytes or less */
 #define VG_SCAN_CHUNK (256u * 1024)    /* bytes read per read(2) */
 #define VG_CLAMAV_WINDOW (128u * 1024) /* ClamAV's SCANBUFF, for match ordering */
+#define VG_CLAMAV_BM_OFFMODE_SIZE 262144u /* from this layer size ClamAV checks PE Boyer-Moore signatures only at their first allowed offset */
+#define VG_PE_MAX_SECTION_HASH 184549376u /* larger PE sections are not hashed (ClamAV's CLI_MAX_ALLOCATION) */
+#define VG_PE_MAX_IMPORT_FUNCS 65536u    /* imported functions named for one .imp hash (ClamAV: no limit) */
 
 /* Mail and its encodings (lib/unpack/mime.c, uuencode.c, binhex.c, tnef.c) */
 #define VG_MIME_MAX_DEPTH 32u           /* multipart nesting inside one message */

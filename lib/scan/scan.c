@@ -9,10 +9,19 @@
  * have; hits whose suffix runs past the data read so far wait in a pending
  * list until the next piece arrives.
  *
+ * Executables (PE, ELF, Mach-O by their magic) are typed and their headers
+ * parsed from the first piece, before any hit is verified, so signatures of
+ * targets 1, 6 and 9 and offsets relative to the entry point or a section
+ * are decided as the hits come (headers beyond the first piece, such as an
+ * ELF section table at the end, are read with pread or from memory).
+ *
  * Matches are collected and reported in the order ClamAV reports them: body
- * matches first, by ClamAV's 128 KiB scan window, then Boyer-Moore-class
- * (plain) patterns before Aho-Corasick-class ones, then by position; then
- * hash matches (MD5, SHA-1, SHA-256; exact size before wildcard size).
+ * matches first, by ClamAV's 128 KiB scan window, then those of the layer's
+ * target type before those of target 0, then Boyer-Moore-class (plain)
+ * patterns before Aho-Corasick-class ones, then by position; then hash
+ * matches (MD5, SHA-1, SHA-256; exact size before wildcard size); then, for
+ * PE files, section hash matches section by section (what ClamAV's PE
+ * scanner does after the body scan).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "exe/exe.h"
 #include "filetype/filetype.h"
 #include "scan/scan_db.h"
 #include "unpack/unpack.h"
@@ -53,11 +63,20 @@ struct lit_state {
 	uint32_t done;
 };
 
+enum found_class {
+	CLS_BM = 0,      /* Boyer-Moore class body pattern */
+	CLS_AC,          /* Aho-Corasick class body pattern */
+	CLS_HASH,        /* whole-file hash */
+	CLS_PE_SECTION,  /* PE section hash */
+	CLS_PE_IMPORT    /* PE import table hash */
+};
+
 struct found {
 	uint32_t sig;
 	uint8_t kind;
-	uint8_t cls;      /* 0: Boyer-Moore class, 1: Aho-Corasick class, 2: hash */
-	uint8_t hash_rank;
+	uint8_t cls;      /* enum found_class */
+	uint8_t root;     /* 0: the layer's target type, 1: target 0 (ClamAV scans that root second) */
+	uint32_t hash_rank;
 	uint64_t window;
 	uint64_t pos;
 	uint64_t offset;
@@ -103,6 +122,8 @@ struct scan_ctx {
 	uint64_t min_window;  /* earliest ClamAV window of a match so far */
 	uint8_t head[FILETYPE_HEAD]; /* the layer's first bytes, for typing */
 	size_t head_len;
+	uint8_t target;       /* enum sig_target of the layer, 0 when none */
+	struct exe_info exe;  /* its headers, when target is not 0 */
 	bool eof;
 	vg_status err;        /* allocation failure inside a callback */
 };
@@ -175,25 +196,93 @@ static struct body_state *body_state(struct scan_ctx *c, uint32_t body)
 	return b;
 }
 
-static bool offset_ok(uint32_t kind, uint64_t n, uint64_t shift, uint64_t start, uint64_t size)
+static uint64_t sat_add(uint64_t a, uint64_t b)
 {
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/* Where a signature's first part may start in this layer: [*lo, *hi], as
+ * ClamAV's cli_caloff resolves it. false when nowhere: an offset past the
+ * start of the file, a missing section, or executable headers ClamAV would
+ * not use. Offsets relative to an executable are computed, as in ClamAV, in
+ * 32 bits: a sum past 4 GiB wraps (values from a hostile file can make it),
+ * and a window whose end wrapped below its start holds nothing. */
+static bool offset_range(const struct scan_ctx *c, uint32_t kind, uint64_t n, uint64_t shift,
+			 uint32_t section, bool bm_class, uint64_t *lo, uint64_t *hi)
+{
+	const struct exe_info *x = &c->exe;
 	uint64_t at;
+	uint32_t n32 = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+	uint32_t s32 = shift > UINT32_MAX ? UINT32_MAX : (uint32_t)shift;
+	uint32_t lo32, hi32;
 
 	switch (kind) {
-	case SIG_OFF_ANY:
-		return true;
 	case SIG_OFF_ABS:
-		at = n;
-		break;
+		*lo = n;
+		*hi = sat_add(n, shift);
+		return true;
 	case SIG_OFF_EOF:
-		if (n > size)
+		if (n > c->size)
 			return false;
-		at = size - n;
+		at = c->size - n;
+		*lo = at;
+		*hi = sat_add(at, shift);
+		return true;
+	default:
+		break;
+	}
+	if (!x->valid)
+		return false;
+	switch (kind) {
+	case SIG_OFF_EP_PLUS:
+		lo32 = (uint32_t)x->ep + n32;
+		break;
+	case SIG_OFF_EP_MINUS:
+		lo32 = (uint32_t)x->ep - n32;
+		break;
+	case SIG_OFF_SX:
+	case SIG_OFF_SE:
+		if (section >= x->nsections || section >= x->described)
+			return false;
+		lo32 = (uint32_t)x->sections[section].raw_off;
+		if (kind == SIG_OFF_SE) {
+			/* anywhere in the section, and shift bytes past it; but from
+			 * 256 KiB on, ClamAV's Boyer-Moore matcher for PE files looks
+			 * only at the first offset a signature allows: the section's
+			 * start (matcher-bm.c, offset mode) */
+			hi32 = bm_class && c->size >= VG_CLAMAV_BM_OFFMODE_SIZE
+				       ? lo32
+				       : lo32 + (uint32_t)x->sections[section].raw_size + s32;
+			goto done;
+		}
+		lo32 += n32;
+		break;
+	case SIG_OFF_SL:
+		if (x->nsections == 0 || x->nsections > x->described)
+			return false;
+		lo32 = (uint32_t)x->sections[x->nsections - 1].raw_off + n32;
 		break;
 	default:
 		return false;
 	}
-	return start >= at && start - at <= shift;
+	hi32 = lo32 + s32;
+done:
+	if (hi32 < lo32)
+		return false;
+	*lo = lo32;
+	*hi = hi32;
+	return true;
+}
+
+static bool offset_ok(const struct scan_ctx *c, const struct img_body *bs, uint64_t start)
+{
+	uint64_t lo, hi;
+
+	if (bs->off_kind == SIG_OFF_ANY)
+		return true;
+	return offset_range(c, bs->off_kind, bs->off_n, bs->off_shift, bs->off_section, bs->bm_class,
+			    &lo, &hi) &&
+	       start >= lo && start <= hi;
 }
 
 struct verify_ctx {
@@ -237,7 +326,7 @@ static int on_occurrence(void *ctx, uint64_t start, uint64_t end)
 	struct body_state *b;
 	struct occ *o;
 
-	if (v->part == 0 && !offset_ok(v->bs->off_kind, v->bs->off_n, v->bs->off_shift, start, c->size))
+	if (v->part == 0 && !offset_ok(c, v->bs, start))
 		return 0;
 	if (v->nparts == 1) {
 		record_match(c, v->body, start, end);
@@ -264,22 +353,21 @@ static int on_occurrence(void *ctx, uint64_t start, uint64_t end)
 
 /* Cheap test before verifying: can a part anchored here start where the
  * signature's offset allows? */
-static bool anchor_offset_possible(const struct part_ref *ref, uint64_t anchor_pos, uint64_t size)
+static bool anchor_offset_possible(const struct scan_ctx *c, const struct part_ref *ref,
+				   uint64_t anchor_pos)
 {
-	uint64_t at, lo;
+	const struct img_body *bs;
+	uint64_t lo, hi, first;
 
 	if (ref->off_kind == SIG_OFF_ANY)
 		return true;
-	if (ref->off_kind == SIG_OFF_EOF) {
-		if (ref->off_n > size)
-			return false;
-		at = size - ref->off_n;
-	} else {
-		at = ref->off_n;
-	}
+	bs = &c->db->bodies[ref->body];
+	if (!offset_range(c, ref->off_kind, ref->off_n, ref->off_shift, bs->off_section, bs->bm_class,
+			  &lo, &hi))
+		return false;
 	/* the part starts in [anchor_pos - pre_max, anchor_pos] */
-	lo = anchor_pos > ref->pre_max ? anchor_pos - ref->pre_max : 0;
-	return anchor_pos >= at && (lo <= at || lo - at <= ref->off_shift);
+	first = anchor_pos > ref->pre_max ? anchor_pos - ref->pre_max : 0;
+	return anchor_pos >= lo && first <= hi;
 }
 
 static void verify_hit(struct scan_ctx *c, uint32_t lit, uint64_t end)
@@ -305,7 +393,9 @@ static void verify_hit(struct scan_ctx *c, uint32_t lit, uint64_t end)
 
 		if (ref->single && b->stamp == c->stamp && b->matched)
 			continue; /* a later occurrence cannot come first */
-		if (!anchor_offset_possible(ref, anchor_pos, c->size))
+		if (ref->target != SIG_TARGET_ANY && ref->target != c->target)
+			continue; /* for another file type */
+		if (!anchor_offset_possible(c, ref, anchor_pos))
 			continue;
 		v.c = c;
 		v.body = ref->body;
@@ -496,7 +586,7 @@ static int cmp_found(const void *pa, const void *pb)
 {
 	const struct found *a = pa, *b = pb;
 
-	if (a->cls == 2 || b->cls == 2) {
+	if (a->cls >= CLS_HASH || b->cls >= CLS_HASH) {
 		if (a->cls != b->cls)
 			return a->cls < b->cls ? -1 : 1;
 		if (a->hash_rank != b->hash_rank)
@@ -505,6 +595,8 @@ static int cmp_found(const void *pa, const void *pb)
 	}
 	if (a->window != b->window)
 		return a->window < b->window ? -1 : 1;
+	if (a->root != b->root)
+		return a->root < b->root ? -1 : 1;
 	if (a->cls != b->cls)
 		return a->cls < b->cls ? -1 : 1;
 	if (a->pos != b->pos)
@@ -521,7 +613,7 @@ static vg_status collect_body_matches(struct scan_ctx *c)
 		struct body_state *b = &c->bodies[t[i]];
 		struct found *f;
 		const struct pattern *pat = scan_db_pattern(c->db, t[i]);
-		bool plain = pat && pattern_is_plain(pat);
+		bool plain = pat && bs->bm_class;
 
 		if (!b->matched)
 			continue;
@@ -531,7 +623,8 @@ static vg_status collect_body_matches(struct scan_ctx *c)
 		memset(f, 0, sizeof(*f));
 		f->sig = bs->sig;
 		f->kind = VG_SIG_BODY;
-		f->cls = plain ? 0 : 1;
+		f->cls = plain ? CLS_BM : CLS_AC;
+		f->root = bs->target == SIG_TARGET_ANY;
 		f->window = clam_window(c->db, b->end);
 		f->pos = plain ? b->start : b->end;
 		f->offset = b->start;
@@ -540,18 +633,20 @@ static vg_status collect_body_matches(struct scan_ctx *c)
 	return VG_OK;
 }
 
-static vg_status add_hash_matches(struct scan_ctx *c, unsigned mask,
-				  uint8_t digests[HASH_NALGS][HASH_MAX_LEN])
+/* Records the hash signatures found for digests of something of this size
+ * (the layer, a PE section, an import table): per algorithm in mask, the
+ * exact-size entry before the wildcard-size one, ranked from rank_base. */
+static vg_status push_hash_matches(struct scan_ctx *c, const struct hashidx *idx, unsigned mask,
+				   uint64_t size, uint8_t digests[HASH_NALGS][HASH_MAX_LEN],
+				   const uint8_t kinds[HASH_NALGS], uint8_t cls, uint32_t rank_base)
 {
-	static const uint8_t kinds[HASH_NALGS] = {VG_SIG_MD5, VG_SIG_SHA1, VG_SIG_SHA256};
-
 	for (int alg = 0; alg < HASH_NALGS; alg++) {
 		uint32_t vals[2];
 		size_t n;
 
 		if (!(mask & (1u << alg)))
 			continue;
-		n = hashidx_lookup(&c->db->hashes, (enum hash_alg)alg, c->size, digests[alg], vals);
+		n = hashidx_lookup(idx, (enum hash_alg)alg, size, digests[alg], vals);
 		for (size_t i = 0; i < n; i++) {
 			struct found *f;
 			if (vals[i] >= c->db->names_len)
@@ -562,11 +657,19 @@ static vg_status add_hash_matches(struct scan_ctx *c, unsigned mask,
 			memset(f, 0, sizeof(*f));
 			f->sig = vals[i];
 			f->kind = kinds[alg];
-			f->cls = 2;
-			f->hash_rank = (uint8_t)(alg * 2 + (uint8_t)i);
+			f->cls = cls;
+			f->hash_rank = rank_base + (uint32_t)(alg * 2) + (uint32_t)i;
 		}
 	}
 	return VG_OK;
+}
+
+static vg_status add_hash_matches(struct scan_ctx *c, unsigned mask,
+				  uint8_t digests[HASH_NALGS][HASH_MAX_LEN])
+{
+	static const uint8_t kinds[HASH_NALGS] = {VG_SIG_MD5, VG_SIG_SHA1, VG_SIG_SHA256};
+
+	return push_hash_matches(c, &c->db->hashes, mask, c->size, digests, kinds, CLS_HASH, 0);
 }
 
 static bool allow_listed(const struct scan_ctx *c, unsigned mask,
@@ -579,6 +682,149 @@ static bool allow_listed(const struct scan_ctx *c, unsigned mask,
 			return true;
 	}
 	return false;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Executables                                                             */
+
+/* Random access to the layer for the header parsers: memory, the head
+ * already read, or pread (which leaves the read loop's position alone). */
+struct layer_src {
+	const struct scan_ctx *c;
+	const struct scan_input *in;
+};
+
+static bool read_layer_at(void *ctx, uint64_t off, void *dst, size_t len)
+{
+	const struct layer_src *ls = ctx;
+	const struct scan_input *in = ls->in;
+	size_t got = 0;
+
+	if (in->fd < 0) {
+		if (off > in->mem_len || len > in->mem_len - off)
+			return false;
+		memcpy(dst, in->mem + off, len);
+		return true;
+	}
+	if (off <= ls->c->head_len && len <= ls->c->head_len - off) {
+		memcpy(dst, ls->c->head + off, len);
+		return true;
+	}
+	while (got < len) {
+		ssize_t n = pread(in->fd, (uint8_t *)dst + got, len - got,
+				  (off_t)(in->offset + off + got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		got += (size_t)n;
+	}
+	return true;
+}
+
+/* Types the layer from its head and, when some signature needs them, parses
+ * its executable headers. Runs before the first hit is verified. */
+static void type_layer(struct scan_ctx *c, const struct scan_input *in)
+{
+	const struct scan_db *db = c->db;
+	bool pe_hashes = hashidx_count(&db->pe_sections) || hashidx_count(&db->pe_imports);
+	struct layer_src ls = {c, in};
+
+	c->target = SIG_TARGET_ANY;
+	c->exe.kind = EXE_NONE;
+	c->exe.valid = false;
+	c->exe.has_ep = false;
+	c->exe.nsections = c->exe.described = 0;
+	if (!db->exe_needs && !pe_hashes)
+		return;
+	switch (filetype_detect(c->head, c->head_len)) {
+	case FT_MSEXE: c->target = SIG_TARGET_PE; break;
+	case FT_ELF: c->target = SIG_TARGET_ELF; break;
+	case FT_MACHO: c->target = SIG_TARGET_MACHO; break;
+	default: return;
+	}
+	if ((db->exe_needs & EXE_NEED_OFFSETS) || (c->target == SIG_TARGET_PE && pe_hashes))
+		(void)exe_parse_reader(read_layer_at, &ls, c->size, &c->exe);
+}
+
+/* PE section hashes (.mdb/.msb), as ClamAV's PE scanner checks them: every
+ * section with bytes in the file, in header order, each algorithm some
+ * signature wants at that section size. */
+static vg_status add_section_matches(struct scan_ctx *c, const struct scan_input *in)
+{
+	static const uint8_t kinds[HASH_NALGS] = {VG_SIG_PE_SECTION, VG_SIG_PE_SECTION,
+						  VG_SIG_PE_SECTION};
+	const struct exe_info *x = &c->exe;
+	const struct hashidx *idx = &c->db->pe_sections;
+	uint8_t digests[HASH_NALGS][HASH_MAX_LEN];
+	uint8_t piece[16384];
+	struct layer_src ls = {c, in};
+	vg_status rc;
+
+	for (uint32_t i = 0; i < x->described && i < x->nsections; i++) {
+		uint64_t raw = x->sections[i].raw_off, rsz = x->sections[i].raw_size;
+		unsigned mask = rsz ? hashidx_algs_for_size(idx, rsz) : 0;
+		bool whole = true;
+
+		if (!mask || raw > c->size || rsz > c->size - raw || rsz > VG_PE_MAX_SECTION_HASH)
+			continue;
+		rc = digest_set_begin(c->digests, mask);
+		if (rc != VG_OK)
+			return rc;
+		if (in->fd < 0) {
+			rc = digest_set_update(c->digests, in->mem + raw, (size_t)rsz);
+		} else {
+			for (uint64_t done = 0; done < rsz && rc == VG_OK;) {
+				size_t n = rsz - done < sizeof(piece) ? (size_t)(rsz - done) : sizeof(piece);
+				if (!read_layer_at(&ls, raw + done, piece, n)) {
+					whole = false; /* changed under us: ClamAV too skips what it cannot read */
+					break;
+				}
+				rc = digest_set_update(c->digests, piece, n);
+				done += n;
+			}
+		}
+		if (rc == VG_OK)
+			rc = digest_set_end(c->digests, digests);
+		if (rc == VG_OK && whole)
+			rc = push_hash_matches(c, idx, mask, rsz, digests, kinds, CLS_PE_SECTION, i * 8u);
+		if (rc != VG_OK)
+			return rc;
+	}
+	return VG_OK;
+}
+
+static vg_status imp_piece(void *ctx, const char *piece, size_t len)
+{
+	return digest_set_update(ctx, piece, len);
+}
+
+/* The PE import table hash (.imp), after the section hashes as in ClamAV,
+ * for PE32 files only (ClamAV stops before it on PE32+). */
+static vg_status add_import_matches(struct scan_ctx *c, const struct scan_input *in)
+{
+	static const uint8_t kinds[HASH_NALGS] = {VG_SIG_PE_IMPORT, VG_SIG_PE_IMPORT, VG_SIG_PE_IMPORT};
+	const struct hashidx *idx = &c->db->pe_imports;
+	uint8_t digests[HASH_NALGS][HASH_MAX_LEN];
+	struct layer_src ls = {c, in};
+	enum exe_imp_result res;
+	unsigned mask = 0;
+	uint32_t len;
+	vg_status rc;
+
+	for (int alg = 0; alg < HASH_NALGS; alg++)
+		if (idx->nent[alg] || idx->nwild[alg])
+			mask |= 1u << alg;
+	if (!mask)
+		return VG_OK;
+	rc = digest_set_begin(c->digests, mask);
+	if (rc == VG_OK)
+		rc = exe_pe_imports(read_layer_at, &ls, c->size, &c->exe, imp_piece, c->digests, &res, &len);
+	if (rc == VG_OK)
+		rc = digest_set_end(c->digests, digests);
+	if (rc != VG_OK || res != EXE_IMP_OK)
+		return rc;
+	return push_hash_matches(c, idx, mask, len, digests, kinds, CLS_PE_IMPORT, 0);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -765,6 +1011,9 @@ static vg_status match_layer(struct scan_ctx *c, struct scan_job *job, const str
 	c->min_window = UINT64_MAX;
 	c->size = in->fd >= 0 ? in->size : in->mem_len;
 	c->head_len = 0;
+	c->target = SIG_TARGET_ANY;
+	c->exe.kind = EXE_NONE;
+	c->exe.valid = false;
 
 	if (c->size < VG_MIN_MATCH_SIZE) {
 		/* As ClamAV: too small to hold anything worth a signature. */
@@ -802,6 +1051,7 @@ static vg_status match_layer(struct scan_ctx *c, struct scan_job *job, const str
 		if (pos == 0) {
 			c->head_len = got < FILETYPE_HEAD ? got : FILETYPE_HEAD;
 			memcpy(c->head, chunk, c->head_len);
+			type_layer(c, in);
 		}
 		c->len += got;
 		pos += got;
@@ -865,6 +1115,12 @@ static vg_status match_layer(struct scan_ctx *c, struct scan_job *job, const str
 			*allowlisted = true;
 		} else if (allmatch || c->found.n == 0) {
 			rc = add_hash_matches(c, hash_mask, digests);
+			if (rc == VG_OK && c->exe.kind == EXE_PE && c->exe.valid &&
+			    (allmatch || c->found.n == 0))
+				rc = add_section_matches(c, in);
+			if (rc == VG_OK && c->exe.kind == EXE_PE && c->exe.valid && !c->exe.pe32plus &&
+			    (allmatch || c->found.n == 0))
+				rc = add_import_matches(c, in);
 			if (rc != VG_OK)
 				return rc;
 		}

@@ -20,7 +20,15 @@ enum scan_section {
 	SEC_PREFILTER,
 	SEC_NOTICES,
 	SEC_HASHES = 32,                        /* HASHIDX_SECTIONS of them */
-	SEC_FPS = SEC_HASHES + HASHIDX_SECTIONS /* and as many again */
+	SEC_FPS = SEC_HASHES + HASHIDX_SECTIONS, /* and as many again */
+	SEC_PE_SECTIONS = SEC_FPS + HASHIDX_SECTIONS, /* .mdb/.msb: keyed by section size */
+	SEC_PE_IMPORTS = SEC_PE_SECTIONS + HASHIDX_SECTIONS /* .imp: keyed by table size */
+};
+
+/* img_info.exe_needs: what parsing executables is for in this database */
+enum {
+	EXE_NEED_OFFSETS = 1u, /* EP/section-relative body offsets */
+	EXE_NEED_TARGETS = 2u, /* body signatures of targets 1, 6 or 9 */
 };
 
 struct img_info {
@@ -30,6 +38,8 @@ struct img_info {
 	uint32_t flevel;
 	uint32_t nlits;
 	uint64_t clam_maxpatlen; /* for ClamAV's scan-buffer overlap (ordering only) */
+	uint32_t exe_needs;      /* EXE_NEED_* */
+	uint32_t pad;
 };
 
 /* A signature is known by the offset of its name in SEC_NAMES: names are
@@ -52,6 +62,10 @@ struct img_body {
 	uint32_t part_first; /* index of its first part in SEC_METAS */
 	uint32_t off_kind;
 	uint64_t off_n, off_shift;
+	uint32_t off_section; /* SIG_OFF_SX, SIG_OFF_SE */
+	uint8_t target;       /* enum sig_target: the layer type it applies to */
+	uint8_t bm_class;     /* ClamAV matches it with Boyer-Moore (plain bytes; target 0, or 1 at a fixed offset) */
+	uint8_t pad[2];
 };
 
 /* One (body signature, part) that uses a prefilter literal. */
@@ -60,7 +74,8 @@ struct part_ref {
 	uint32_t part;
 	uint8_t single;     /* the body has one part */
 	uint8_t off_kind;   /* part 0: the signature's offset kind */
-	uint8_t pad[2];
+	uint8_t target;     /* the body's target type */
+	uint8_t pad;
 	uint32_t pre_max;
 	uint64_t off_n, off_shift;
 };
@@ -96,6 +111,9 @@ struct scan_db {
 	struct prefilter *pf;
 	struct hashidx hashes;
 	struct hashidx fps;
+	struct hashidx pe_sections; /* .mdb/.msb */
+	struct hashidx pe_imports;  /* .imp */
+	uint32_t exe_needs;         /* EXE_NEED_* */
 	const char *notices;       /* load notices, '\n'-separated, replayed on open */
 	size_t notices_len;
 	size_t max_back;           /* most bytes a verification needs behind an anchor's end */

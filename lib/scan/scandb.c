@@ -139,6 +139,18 @@ static vg_status write_bodies(struct sigset *set, struct image_writer *w, struct
 		ib[i].off_kind = bs->off.kind;
 		ib[i].off_n = bs->off.n;
 		ib[i].off_shift = bs->off.shift;
+		ib[i].off_section = bs->off.section;
+		ib[i].target = bs->target;
+		/* ClamAV sends plain patterns of target 0, and of target 1 at a
+		 * fixed offset, to Boyer-Moore; the rest to Aho-Corasick */
+		ib[i].bm_class = pattern_is_plain(bs->pat) &&
+				 (bs->target == SIG_TARGET_ANY ||
+				  (bs->target == SIG_TARGET_PE && bs->off.kind != SIG_OFF_ANY &&
+				   !bs->off.floating));
+		if (bs->target != SIG_TARGET_ANY)
+			info->exe_needs |= EXE_NEED_TARGETS;
+		if (bs->off.kind >= SIG_OFF_EP_PLUS)
+			info->exe_needs |= EXE_NEED_OFFSETS;
 		pat_bytes += (len + 7) / 8 * 8;
 		if (pattern_clam_len(bs->pat) > info->clam_maxpatlen)
 			info->clam_maxpatlen = pattern_clam_len(bs->pat);
@@ -209,6 +221,7 @@ static vg_status write_bodies(struct sigset *set, struct image_writer *w, struct
 		ref->single = b->nparts == 1;
 		ref->pre_max = metas[b->part_first + lb[i].part].pre_max;
 		ref->off_kind = lb[i].part == 0 ? (uint8_t)b->off_kind : SIG_OFF_ANY;
+		ref->target = b->target;
 		ref->off_n = b->off_n;
 		ref->off_shift = b->off_shift;
 		post = metas[b->part_first + lb[i].part].post_max;
@@ -296,6 +309,10 @@ vg_status scan_db_compile(struct sigset *set, const uint8_t key[IMAGE_KEY_LEN],
 	if (rc == VG_OK)
 		rc = hashidx_write(set->fps.items, set->fps.n, &w, SEC_FPS);
 	if (rc == VG_OK)
+		rc = hashidx_write(set->sections.items, set->sections.n, &w, SEC_PE_SECTIONS);
+	if (rc == VG_OK)
+		rc = hashidx_write(set->imports.items, set->imports.n, &w, SEC_PE_IMPORTS);
+	if (rc == VG_OK)
 		rc = image_add(&w, SEC_NOTICES, notices, notices ? notices_len : 0);
 	if (threaded)
 		pthread_join(th, NULL);
@@ -348,12 +365,15 @@ static vg_status check_bodies(struct scan_db *db)
 		if (b->pat_off > db->patterns_len || b->pat_len > db->patterns_len - b->pat_off ||
 		    b->pat_off % 8 || b->sig >= db->names_len || b->part_first > db->nmetas ||
 		    b->nparts > db->nmetas - b->part_first || b->nparts == 0 ||
-		    b->off_kind > SIG_OFF_EOF)
+		    b->off_kind > SIG_OFF_SL ||
+		    (b->target != SIG_TARGET_ANY && b->target != SIG_TARGET_PE &&
+		     b->target != SIG_TARGET_ELF && b->target != SIG_TARGET_MACHO))
 			return VG_EFORMAT;
 	}
 	for (size_t i = 0; i < db->nrefs; i++) {
 		const struct part_ref *r = &db->refs[i];
-		if (r->body >= db->nbodies || r->part >= db->bodies[r->body].nparts)
+		if (r->body >= db->nbodies || r->part >= db->bodies[r->body].nparts ||
+		    r->target != db->bodies[r->body].target)
 			return VG_EFORMAT;
 	}
 	for (uint32_t i = 0; i < db->nlits; i++)
@@ -418,6 +438,7 @@ vg_status scan_db_open(const uint8_t *image, size_t ilen, bool own, void *map, s
 		goto fail;
 	db->patterns = p;
 	db->nlits = info->nlits;
+	db->exe_needs = info->exe_needs;
 	db->max_back = (size_t)info->max_back;
 	db->max_fwd = (size_t)info->max_fwd;
 	db->clam_step = info->clam_maxpatlen < VG_CLAMAV_WINDOW
@@ -431,6 +452,8 @@ vg_status scan_db_open(const uint8_t *image, size_t ilen, bool own, void *map, s
 	rc = VG_EFORMAT;
 	if (hashidx_open(&db->img, SEC_HASHES, &db->hashes) != VG_OK ||
 	    hashidx_open(&db->img, SEC_FPS, &db->fps) != VG_OK ||
+	    hashidx_open(&db->img, SEC_PE_SECTIONS, &db->pe_sections) != VG_OK ||
+	    hashidx_open(&db->img, SEC_PE_IMPORTS, &db->pe_imports) != VG_OK ||
 	    !image_section(&db->img, SEC_PREFILTER, 0, &p, &len))
 		goto fail;
 	rc = prefilter_deserialize(p, len, db->nlits, &db->pf);

@@ -1,8 +1,9 @@
 /* Extended body signatures (.ndb, .ndu):
  *   Name:TargetType:Offset:HexSignature[:MinFL[:MaxFL]]
- * Target 0 ("any file") is matched now. Lines for other targets and
- * executable-relative offsets are validated like ClamAV validates them and
- * counted as deferred until file typing and executable parsing exist. */
+ * Targets 0 (any file), 1 (PE), 6 (ELF) and 9 (Mach-O) are matched, with
+ * every offset form ClamAV allows for them (EP+n, EP-n, Sx+n, SEx, SL+n on
+ * 1, 6 and 9). Lines for other targets, VI and $n$ offsets are validated like
+ * ClamAV validates them and counted as deferred until their parsers exist. */
 #include <string.h>
 
 #include "sigdb/sigdb.h"
@@ -47,6 +48,27 @@ static bool decimal(const char *s, size_t len, uint64_t *out)
 	return true;
 }
 
+/* One scanf "%u" at s[*pos]: blanks, an optional sign, at least one digit;
+ * the value wraps at 32 bits (a '-' negates it modulo 2^32). */
+static bool scan_u32(const char *s, size_t len, size_t *pos, uint32_t *out)
+{
+	size_t i = *pos;
+	bool neg = false, any = false;
+	uint32_t v = 0;
+
+	while (i < len && (s[i] == ' ' || (s[i] >= '\t' && s[i] <= '\r')))
+		i++;
+	if (i < len && (s[i] == '+' || s[i] == '-'))
+		neg = s[i++] == '-';
+	for (; i < len && s[i] >= '0' && s[i] <= '9'; i++, any = true)
+		v = v * 10u + (uint32_t)(s[i] - '0');
+	if (!any)
+		return false;
+	*pos = i;
+	*out = neg ? 0u - v : v;
+	return true;
+}
+
 enum offset_class { OFFC_PLAIN, OFFC_EXE, OFFC_SPECIAL };
 
 /* Parses the offset field. OFFC_EXE: EP/section relative (targets 1, 6, 9
@@ -79,29 +101,47 @@ static bool parse_offset(const struct field *f, struct sig_offset *off, enum off
 		if (!decimal(s + comma + 1, len - comma - 1, &off->shift))
 			return false;
 		*floating = true;
+		off->floating = true;
 		len = comma;
 	}
 	if (len >= 4 && memcmp(s, "EOF-", 4) == 0) {
 		off->kind = SIG_OFF_EOF;
 		return decimal(s + 4, len - 4, &off->n);
 	}
-	if (len > 3 && (memcmp(s, "EP+", 3) == 0 || memcmp(s, "EP-", 3) == 0)) {
+	/* ClamAV's all-digits test passes "", so "EP+", "SE" and "SL+" mean 0 */
+	if (len >= 3 && (memcmp(s, "EP+", 3) == 0 || memcmp(s, "EP-", 3) == 0)) {
 		*cls = OFFC_EXE;
-		return decimal(s + 3, len - 3, &v);
+		off->kind = s[2] == '+' ? SIG_OFF_EP_PLUS : SIG_OFF_EP_MINUS;
+		return decimal(s + 3, len - 3, &off->n);
 	}
-	if (len > 2 && memcmp(s, "SL+", 3) == 0) {
+	if (len >= 2 && s[0] == 'S' && s[1] == 'E') {
 		*cls = OFFC_EXE;
-		return decimal(s + 3, len - 3, &v);
+		off->kind = SIG_OFF_SE;
+		if (!decimal(s + 2, len - 2, &v))
+			return false;
+		off->section = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+		return true;
 	}
-	if (len > 2 && s[0] == 'S' && s[1] == 'E') {
+	if (len >= 3 && memcmp(s, "SL+", 3) == 0) {
 		*cls = OFFC_EXE;
-		return decimal(s + 2, len - 2, &v);
+		off->kind = SIG_OFF_SL;
+		return decimal(s + 3, len - 3, &off->n);
 	}
 	if (len > 1 && s[0] == 'S') {
-		const char *plus = memchr(s, '+', len);
+		/* ClamAV reads this one with sscanf("S%u+%u"): blanks and a sign
+		 * before each number pass, and so does anything after the second */
+		size_t pos = 1;
+		uint32_t sect, val;
 		*cls = OFFC_EXE;
-		return plus && decimal(s + 1, (size_t)(plus - s - 1), &v) &&
-		       decimal(plus + 1, len - (size_t)(plus - s) - 1, &v);
+		off->kind = SIG_OFF_SX;
+		if (!scan_u32(s, len, &pos, &sect) || pos >= len || s[pos] != '+')
+			return false;
+		pos++;
+		if (!scan_u32(s, len, &pos, &val))
+			return false;
+		off->section = sect;
+		off->n = val;
+		return true;
 	}
 	off->kind = SIG_OFF_ABS;
 	return decimal(s, len, &off->n);
@@ -192,7 +232,8 @@ static vg_status load_line(struct sigset *s, const struct db_text *t, const char
 				  "ClamAV refuses it too: put two static bytes first",
 				  (unsigned)target);
 	}
-	if (target != 0 || cls != OFFC_PLAIN) {
+	if (target != SIG_TARGET_ANY && target != SIG_TARGET_PE && target != SIG_TARGET_ELF &&
+	    target != SIG_TARGET_MACHO) {
 		pattern_free(pat);
 		db->deferred++;
 		return VG_OK;
@@ -209,6 +250,7 @@ static vg_status load_line(struct sigset *s, const struct db_text *t, const char
 		return VG_ENOMEM;
 	}
 	b->sig = sig;
+	b->target = (uint8_t)target;
 	b->off = off;
 	b->pat = pat; /* transferred */
 	*counted = true;

@@ -16,7 +16,8 @@
 enum db_kind {
 	DBK_UNKNOWN = 0, /* not a ClamAV database extension */
 	DBK_UNSUPPORTED, /* a ClamAV format this version does not read yet */
-	DBK_HASH, DBK_HASH_PUA, DBK_FP, DBK_NDB, DBK_NDB_PUA, DBK_IGN, DBK_IGN2
+	DBK_HASH, DBK_HASH_PUA, DBK_FP, DBK_NDB, DBK_NDB_PUA, DBK_IGN, DBK_IGN2,
+	DBK_MDB, DBK_MDB_PUA, DBK_IMP
 };
 
 struct ext_kind {
@@ -28,9 +29,10 @@ static const struct ext_kind exts[] = {
 	{".hdb", DBK_HASH}, {".hsb", DBK_HASH}, {".hdu", DBK_HASH_PUA}, {".hsu", DBK_HASH_PUA},
 	{".fp", DBK_FP}, {".sfp", DBK_FP}, {".ndb", DBK_NDB}, {".ndu", DBK_NDB_PUA},
 	{".ign2", DBK_IGN2}, {".ign", DBK_IGN},
-	/* ClamAV formats still to come (logical, containers, executables, ...) */
-	{".mdb", DBK_UNSUPPORTED}, {".msb", DBK_UNSUPPORTED}, {".mdu", DBK_UNSUPPORTED},
-	{".msu", DBK_UNSUPPORTED}, {".imp", DBK_UNSUPPORTED}, {".ldb", DBK_UNSUPPORTED},
+	{".mdb", DBK_MDB}, {".msb", DBK_MDB}, {".mdu", DBK_MDB_PUA}, {".msu", DBK_MDB_PUA},
+	{".imp", DBK_IMP},
+	/* ClamAV formats still to come (logical, containers, ...) */
+	{".ldb", DBK_UNSUPPORTED},
 	{".ldu", DBK_UNSUPPORTED}, {".cdb", DBK_UNSUPPORTED}, {".cbc", DBK_UNSUPPORTED},
 	{".ftm", DBK_UNSUPPORTED}, {".cfg", DBK_UNSUPPORTED}, {".crb", DBK_UNSUPPORTED},
 	{".cat", DBK_UNSUPPORTED}, {".idb", DBK_UNSUPPORTED}, {".pdb", DBK_UNSUPPORTED},
@@ -60,13 +62,13 @@ static const char *base_name(const char *path)
 }
 
 struct snapshot {
-	size_t names, sigs, bodies, hashes, fps, ignores, dbs;
+	size_t names, sigs, bodies, hashes, fps, sections, imports, ignores, dbs;
 };
 
 static struct snapshot take_snapshot(const struct sigset *s)
 {
 	struct snapshot sn = {s->names.len, s->sigs.n, s->bodies.n, s->hashes.n,
-			      s->fps.n, s->ignores.n, s->dbs.n};
+			      s->fps.n, s->sections.n, s->imports.n, s->ignores.n, s->dbs.n};
 	return sn;
 }
 
@@ -85,6 +87,8 @@ static void roll_back(struct sigset *s, const struct snapshot *sn)
 	s->bodies.n = sn->bodies;
 	s->hashes.n = sn->hashes;
 	s->fps.n = sn->fps;
+	s->sections.n = sn->sections;
+	s->imports.n = sn->imports;
 	s->ignores.n = sn->ignores;
 	s->dbs.n = sn->dbs;
 }
@@ -166,6 +170,7 @@ static vg_status load_file(struct sigset *s, const char *path, enum db_kind kind
 		return VG_OK;
 	case DBK_HASH_PUA:
 	case DBK_NDB_PUA:
+	case DBK_MDB_PUA:
 		if (!s->detect_pua) {
 			vg_log(s->log, VG_LOG_DEBUG, "%s: PUA database, loaded only with --detect-pua", path);
 			return VG_OK;
@@ -202,15 +207,17 @@ static vg_status load_file(struct sigset *s, const char *path, enum db_kind kind
 	case DBK_NDB_PUA: rc = sigdb_load_ndb(s, &t); break;
 	case DBK_IGN: rc = sigdb_load_ign(s, &t, true); break;
 	case DBK_IGN2: rc = sigdb_load_ign(s, &t, false); break;
+	case DBK_MDB:
+	case DBK_MDB_PUA: rc = sigdb_load_mdb(s, &t); break;
+	case DBK_IMP: rc = sigdb_load_imp(s, &t); break;
 	default: rc = VG_EINVAL; break;
 	}
 	if (rc == VG_OK) {
 		rec = VEC_AT(&s->dbs, struct db_record, t.db);
 		if (rec->deferred)
 			vg_log(s->log, VG_LOG_NOTICE,
-			       "%s: %llu signature(s) kept for later: they need file typing or executable "
-			       "parsing (target types other than 0, EP/section offsets), which vigil %s does "
-			       "not do yet",
+			       "%s: %llu signature(s) kept for later: their target types (other than 0, 1, "
+			       "6 and 9) or offsets (VI, $n$) need parsing that vigil %s does not do yet",
 			       path, (unsigned long long)rec->deferred, VG_VERSION_STRING);
 		*loaded = true;
 	}
@@ -291,7 +298,7 @@ static vg_status load_dir(struct sigset *s, const char *path, bool require_db)
 	}
 	if (rc == VG_OK && require_db && nloaded == 0)
 		rc = sigdb_fail(s, VG_ENODB, path, 0, 0,
-				"no supported database files found (expected .hdb .hsb .ndb .fp .sfp .ign2 ...)");
+				"no supported database files found (expected .hdb .hsb .ndb .mdb .imp .fp .sfp .ign2 ...)");
 out:
 	for (size_t i = 0; i < n; i++)
 		vg_free(names[i]);
@@ -316,6 +323,6 @@ vg_status sigset_load(struct sigset *s, const char *path, bool require_db)
 	if (k == DBK_UNKNOWN)
 		return sigdb_fail(s, VG_EFORMAT, path, 0, 0,
 				  "unknown database type: the extension must be one of ClamAV's "
-				  "(.hdb .hsb .ndb .fp .sfp .ign2 ...)");
+				  "(.hdb .hsb .ndb .mdb .imp .fp .sfp .ign2 ...)");
 	return load_file(s, path, k, &loaded);
 }

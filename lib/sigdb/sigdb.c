@@ -43,6 +43,8 @@ void sigset_init(struct sigset *s, uint32_t flevel, bool detect_pua, const struc
 	vec_init(&s->bodies, sizeof(struct body_sig));
 	vec_init(&s->hashes, sizeof(struct hash_entry));
 	vec_init(&s->fps, sizeof(struct hash_entry));
+	vec_init(&s->sections, sizeof(struct hash_entry));
+	vec_init(&s->imports, sizeof(struct hash_entry));
 	vec_init(&s->ignores, sizeof(struct ignore_entry));
 	vec_init(&s->dbs, sizeof(struct db_record));
 	s->flevel = flevel;
@@ -65,6 +67,8 @@ void sigset_free(struct sigset *s)
 	vec_free(&s->bodies);
 	vec_free(&s->hashes);
 	vec_free(&s->fps);
+	vec_free(&s->sections);
+	vec_free(&s->imports);
 	vec_free(&s->ignores);
 	vec_free(&s->dbs);
 }

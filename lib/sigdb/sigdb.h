@@ -11,14 +11,25 @@
 enum sig_offset_kind {
 	SIG_OFF_ANY = 0, /* '*' */
 	SIG_OFF_ABS,     /* n[,shift] */
-	SIG_OFF_EOF      /* EOF-n[,shift] */
+	SIG_OFF_EOF,     /* EOF-n[,shift] */
+	/* relative to an executable's layout (targets 1, 6, 9) */
+	SIG_OFF_EP_PLUS, /* EP+n[,shift] */
+	SIG_OFF_EP_MINUS,/* EP-n[,shift] */
+	SIG_OFF_SX,      /* Sx+n[,shift]: start of section x + n */
+	SIG_OFF_SE,      /* SEx[,shift]: anywhere in section x (+ shift past its end) */
+	SIG_OFF_SL       /* SL+n[,shift]: start of the last section + n */
 };
 
 struct sig_offset {
 	uint8_t kind;
+	bool floating;  /* ",shift" was given (even ",0") */
+	uint32_t section; /* SIG_OFF_SX, SIG_OFF_SE */
 	uint64_t n;
 	uint64_t shift; /* start may be anywhere in [at, at + shift] */
 };
+
+/* ClamAV's target types that vigil matches body signatures for. */
+enum sig_target { SIG_TARGET_ANY = 0, SIG_TARGET_PE = 1, SIG_TARGET_ELF = 6, SIG_TARGET_MACHO = 9 };
 
 /* One usable signature. Its name (with ".UNOFFICIAL" when the database is
  * not a signed container) is in the set's name arena. */
@@ -30,6 +41,7 @@ struct sig {
 
 struct body_sig {
 	uint32_t sig;
+	uint8_t target;      /* enum sig_target */
 	struct sig_offset off;
 	struct pattern *pat; /* owned */
 };
@@ -71,6 +83,8 @@ struct sigset {
 	struct vec bodies;       /* struct body_sig */
 	struct vec hashes;       /* struct hash_entry, value = sig index */
 	struct vec fps;          /* struct hash_entry of .fp/.sfp, value unused */
+	struct vec sections;     /* struct hash_entry of .mdb/.msb/.mdu/.msu, size = section size */
+	struct vec imports;      /* struct hash_entry of .imp, size = import table bytes */
 	struct vec ignores;      /* struct ignore_entry */
 	struct vec dbs;          /* struct db_record */
 	uint32_t flevel;
@@ -102,10 +116,19 @@ struct db_text {
 	bool official;      /* names without ".UNOFFICIAL" */
 };
 
-enum hash_file_kind { HASHFILE_SIG, HASHFILE_FP };
+enum hash_file_kind {
+	HASHFILE_SIG, /* .hdb .hsb .hdu .hsu */
+	HASHFILE_FP,  /* .fp .sfp */
+	HASHFILE_MDB, /* .mdb .msb .mdu .msu: size first, hash second */
+	HASHFILE_IMP  /* .imp */
+};
 
 vg_status sigdb_load_hash(struct sigset *s, const struct db_text *t, enum hash_file_kind kind);
 vg_status sigdb_load_ndb(struct sigset *s, const struct db_text *t);
+/* PE section hashes: SectionSize:Hash:Name[:MinFL[:MaxFL]] */
+vg_status sigdb_load_mdb(struct sigset *s, const struct db_text *t);
+/* PE import table hashes: Hash:Size:Name[:MinFL[:MaxFL]] */
+vg_status sigdb_load_imp(struct sigset *s, const struct db_text *t);
 vg_status sigdb_load_ign(struct sigset *s, const struct db_text *t, bool legacy_ign);
 
 /* True if a signature of this name (raw, without ".UNOFFICIAL") from this

@@ -89,17 +89,73 @@ static void skipped_and_deferred(void **state)
 			 VG_OK);
 	assert_int_equal(fx->set.sigs.n, 1);
 	assert_int_equal(last_db(fx)->skipped, 3);
-	/* other targets, executable offsets, VI and macros wait for later issues */
+	/* other targets, VI and macros wait for later issues; executables load */
 	assert_int_equal(load(fx, "E:1:EP+0:" CLAMAV_TAG "\n"
-				  "F:1:*:5b43\n"
+				  "F:1:*:5b43\n" /* Aho-Corasick on PE: 2 bytes are enough */
 				  "G:6:SE0:" CLAMAV_TAG "\n"
 				  "H:2:*:" CLAMAV_TAG "\n"
 				  "I:1:VI:" CLAMAV_TAG "\n"
 				  "J:0:$1$:" CLAMAV_TAG "\n"
 				  "K:9:S1+20,4:" CLAMAV_TAG "\n"),
 			 VG_OK);
-	assert_int_equal(last_db(fx)->deferred, 7);
-	assert_int_equal(fx->set.sigs.n, 1);
+	assert_int_equal(last_db(fx)->deferred, 3);
+	assert_int_equal(last_db(fx)->signatures, 4);
+	assert_int_equal(fx->set.sigs.n, 5);
+}
+
+static void executable_offsets_parse(void **state)
+{
+	struct fx *fx = *state;
+	const struct body_sig *b;
+	static const struct {
+		const char *line;
+		uint8_t target, kind;
+		uint32_t section;
+		uint64_t n, shift;
+		bool floating;
+	} want[] = {
+		{"A:1:EP+0:" CLAMAV_TAG, 1, SIG_OFF_EP_PLUS, 0, 0, 0, false},
+		{"A:1:EP+4096,16:" CLAMAV_TAG, 1, SIG_OFF_EP_PLUS, 0, 4096, 16, true},
+		{"A:6:EP-12:" CLAMAV_TAG, 6, SIG_OFF_EP_MINUS, 0, 12, 0, false},
+		{"A:9:EP+:" CLAMAV_TAG, 9, SIG_OFF_EP_PLUS, 0, 0, 0, false}, /* "" counts as 0 */
+		{"A:1:S2+100:" CLAMAV_TAG, 1, SIG_OFF_SX, 2, 100, 0, false},
+		{"A:6:S0+0,0:" CLAMAV_TAG, 6, SIG_OFF_SX, 0, 0, 0, true},
+		{"A:1:SE3:" CLAMAV_TAG, 1, SIG_OFF_SE, 3, 0, 0, false},
+		{"A:9:SE1,20:" CLAMAV_TAG, 9, SIG_OFF_SE, 1, 0, 20, true},
+		{"A:1:SE:" CLAMAV_TAG, 1, SIG_OFF_SE, 0, 0, 0, false},
+		{"A:1:SL+7:" CLAMAV_TAG, 1, SIG_OFF_SL, 0, 7, 0, false},
+		{"A:6:SL+0,9:" CLAMAV_TAG, 6, SIG_OFF_SL, 0, 0, 9, true},
+		{"A:1:*:" CLAMAV_TAG, 1, SIG_OFF_ANY, 0, 0, 0, false},
+		/* sscanf("S%u+%u") lets these through, and so do we */
+		{"A:1:S1+5x:" CLAMAV_TAG, 1, SIG_OFF_SX, 1, 5, 0, false},
+		{"A:1:S 2+ 6:" CLAMAV_TAG, 1, SIG_OFF_SX, 2, 6, 0, false},
+		{"A:9:EOF-10:" CLAMAV_TAG, 9, SIG_OFF_EOF, 0, 10, 0, false},
+	};
+
+	for (size_t i = 0; i < VG_ARRAY_LEN(want); i++) {
+		char text[256];
+		snprintf(text, sizeof(text), "%s\n", want[i].line);
+		if (load(fx, text) != VG_OK)
+			fail_msg("'%s': %s", want[i].line, fx->set.error);
+		b = VEC_AT(&fx->set.bodies, struct body_sig, fx->set.bodies.n - 1);
+		assert_int_equal(fx->set.bodies.n, i + 1);
+		assert_int_equal(b->target, want[i].target);
+		assert_int_equal(b->off.kind, want[i].kind);
+		assert_int_equal(b->off.section, want[i].section);
+		assert_int_equal(b->off.n, want[i].n);
+		assert_int_equal(b->off.shift, want[i].shift);
+		assert_int_equal(b->off.floating, want[i].floating);
+	}
+	/* what ClamAV refuses */
+	expect_bad(fx, "A:1:S1+:" CLAMAV_TAG "\n", "bad offset 'S1+'");
+	expect_bad(fx, "A:1:S+4:" CLAMAV_TAG "\n", "bad offset 'S+4'");
+	expect_bad(fx, "A:1:S1:" CLAMAV_TAG "\n", "bad offset 'S1'");
+	expect_bad(fx, "A:1:SE1+5:" CLAMAV_TAG "\n", "bad offset 'SE1+5'");
+	expect_bad(fx, "A:1:EP+x:" CLAMAV_TAG "\n", "bad offset 'EP+x'");
+	expect_bad(fx, "A:6:EP*4:" CLAMAV_TAG "\n", "bad offset 'EP*4'");
+	expect_bad(fx, "A:1:SL+1,x:" CLAMAV_TAG "\n", "bad offset");
+	expect_bad(fx, "A:2:EP+0:" CLAMAV_TAG "\n", "needs target 1 (PE), 6 (ELF) or 9");
+	expect_bad(fx, "A:7:SL+0:" CLAMAV_TAG "\n", "not 7");
 }
 
 static void invalid_lines_fail(void **state)
@@ -135,6 +191,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(offsets_parse, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(skipped_and_deferred, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(executable_offsets_parse, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(invalid_lines_fail, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

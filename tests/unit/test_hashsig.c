@@ -136,6 +136,51 @@ static void allow_lists_and_pua(void **state)
 	assert_int_equal(fx->set.sigs.n, 1);
 }
 
+/* PE section hashes (.mdb .msb .mdu .msu) put the size first; import table
+ * hashes (.imp) take '*' without the FLEVEL rule. Outcomes checked against
+ * clamscan 1.4.6. */
+static void section_and_import_hashes(void **state)
+{
+	struct fx *fx = *state;
+	const struct hash_entry *h;
+
+	assert_int_equal(load(fx, "a.mdb", "45056:3ea7d00dedd30bcdf46191358c36ffa4:Eicar-Test-Signature\n"
+					   "*:3ea7d00dedd30bcdf46191358c36ffa4:Wild:73\n"
+					   "512:3ea7d00dedd30bcdf46191358c36ffa4:Future:300\n"),
+			 VG_OK);
+	assert_int_equal(fx->set.sections.n, 2); /* the FLEVEL 300 line is skipped */
+	h = VEC_AT(&fx->set.sections, struct hash_entry, 0);
+	assert_int_equal(h->size, 45056);
+	assert_int_equal(h->alg, HASH_MD5);
+	assert_int_equal(h->digest[0], 0x3e);
+	assert_true(VEC_AT(&fx->set.sections, struct hash_entry, 1)->wild);
+	assert_int_equal(VEC_AT(&fx->set.sigs, struct sig, 0)->kind, VG_SIG_PE_SECTION);
+	assert_string_equal(sigset_name(&fx->set, 0), "Eicar-Test-Signature.UNOFFICIAL");
+	assert_int_equal(fx->set.hashes.n, 0);
+	assert_int_equal(load(fx, "b.msb", "512:" SHA256_CLAM ":S256\n"), VG_OK);
+	assert_int_equal(VEC_AT(&fx->set.sections, struct hash_entry, 2)->alg, HASH_SHA256);
+	assert_int_equal(load(fx, "c.imp", "98c88d882f01a3f6ac1e5f7dfd761624:39:Imp\n"
+					   "98c88d882f01a3f6ac1e5f7dfd761624:*:ImpWild\n"),
+			 VG_OK);
+	assert_int_equal(fx->set.imports.n, 2);
+	assert_int_equal(VEC_AT(&fx->set.imports, struct hash_entry, 0)->size, 39);
+	assert_true(VEC_AT(&fx->set.imports, struct hash_entry, 1)->wild);
+	/* PUA section hashes load only with detect_pua */
+	assert_int_equal(load(fx, "p.mdu", "512:" MD5_CLAM ":PUA.Sect\n"), VG_OK);
+	assert_int_equal(fx->set.sections.n, 3);
+
+	expect_bad(fx, "d.mdb", "*:3ea7d00dedd30bcdf46191358c36ffa4:N\n", ":1:1:", "at least 73");
+	expect_bad(fx, "d.mdb", "0:3ea7d00dedd30bcdf46191358c36ffa4:N\n", ":1:1:", "bad section size '0'");
+	expect_bad(fx, "d.mdb", MD5_CLAM ":512:N\n", ":1:1:", "bad section size");
+	expect_bad(fx, "d.mdb", "512:3ea7d00dedd30bcdf46191358c36ffa:N\n", ":1:5:", "31 hex digits");
+	expect_bad(fx, "d.mdb", "512:" MD5_CLAM "\n", "found 2 field", "SIZE:HASH");
+	expect_bad(fx, "d.imp", MD5_CLAM ":0:N\n", ":1:34:", "bad import table size '0'");
+	expect_bad(fx, "d.imp", MD5_CLAM ":x:N\n", ":1:34:", "bad import table size 'x'");
+	expect_bad(fx, "d.imp", MD5_CLAM ":12\n", "found 2 field", "HASH:SIZE");
+	assert_int_equal(fx->set.sections.n, 3);
+	assert_int_equal(fx->set.imports.n, 2);
+}
+
 static void unknown_and_missing(void **state)
 {
 	struct fx *fx = *state;
@@ -155,6 +200,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(invalid_lines_fail, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(comment_only_file_loads, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(allow_lists_and_pua, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(section_and_import_hashes, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(unknown_and_missing, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

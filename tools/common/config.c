@@ -18,6 +18,8 @@ const char *const vt_vigil_conf_keys[] = {
 	/* compiled-database cache (vigil) */
 	"CacheDirectory",
 	"QuarantineDirectory", /* quarantine store (vigil) */
+	/* updates (vigil update, docs/UPDATES.md) */
+	"UpdateMirror", "UpdateRoot", "UpdateStateDirectory", "UpdateTimeout", "UpdateNotifySocket",
 	NULL
 };
 

@@ -10,6 +10,8 @@ int cmd_scan(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_quarantine(int argc, char **argv);
 int cmd_db(int argc, char **argv);
+int cmd_update(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 
 /* The verbs of `vigil db`, in two tables ended by a NULL name: inspecting
  * databases (db_inspect.c) and publishing releases (db_publish.c). run gets

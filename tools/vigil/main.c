@@ -18,9 +18,9 @@ static const struct command commands[] = {
 	{ "scan", cmd_scan, "scan files and folders (clamscan-compatible)" },
 	{ "version", cmd_version, "show the versions of vigil and of its databases" },
 	{ "db", cmd_db, "inspect, verify and publish databases" },
-	{ "update", NULL, "fetch and verify signed database updates" },
+	{ "update", cmd_update, "fetch and verify signed database updates" },
 	{ "quarantine", cmd_quarantine, "list, restore and delete quarantined files" },
-	{ "audit", NULL, "check the public log of releases" },
+	{ "audit", cmd_audit, "check the public log of releases" },
 };
 
 static void usage(FILE *f)

@@ -157,6 +157,10 @@ static const char *kind_name(enum vg_sig_kind k)
 		return "sha1";
 	case VG_SIG_SHA256:
 		return "sha256";
+	case VG_SIG_PE_SECTION:
+		return "pe-section";
+	case VG_SIG_PE_IMPORT:
+		return "pe-import";
 	}
 	return "other";
 }
