@@ -87,6 +87,10 @@ static void bad_match_fields_fail(void **state)
 	r = match_reply();
 	r.kind = 0;
 	assert_int_equal(vw_reply_check(&r, why, sizeof(why)), -1);
+	r.kind = VW_SIG_KIND_LAST + 1;
+	assert_int_equal(vw_reply_check(&r, why, sizeof(why)), -1);
+	r.kind = VG_SIG_PE_IMPORT; /* every kind the engine has passes */
+	assert_int_equal(vw_reply_check(&r, why, sizeof(why)), 0);
 	r = match_reply();
 	r.offset_known = 2;
 	assert_int_equal(vw_reply_check(&r, why, sizeof(why)), -1);
@@ -107,7 +111,7 @@ static void bad_done_fields_fail(void **state)
 	vw_reply_init(&r, VW_DONE, 1);
 	r.status = -1;
 	assert_int_equal(vw_reply_check(&r, why, sizeof(why)), -1);
-	r.status = VG_EUNSUPPORTED + 1;
+	r.status = VW_STATUS_LAST + 1;
 	assert_int_equal(vw_reply_check(&r, why, sizeof(why)), -1);
 	vw_reply_init(&r, VW_DONE, 1);
 	r.verdict = VG_VERDICT_NOT_SCANNED + 1;

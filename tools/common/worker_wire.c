@@ -48,7 +48,7 @@ int vw_reply_check(const struct vw_reply *r, char *why, size_t whylen)
 			return fail(why, whylen, "malformed hello");
 		return 0;
 	case VW_DONE:
-		if (r->status < VG_OK || r->status > VG_EUNSUPPORTED)
+		if (r->status < VG_OK || r->status > VW_STATUS_LAST)
 			return fail(why, whylen, "status out of range");
 		if (r->verdict > VG_VERDICT_NOT_SCANNED || r->limit > VG_LIMIT_SCANTIME ||
 		    r->stopped > 1 || r->matches > VW_MAX_MATCHES)
@@ -58,7 +58,7 @@ int vw_reply_check(const struct vw_reply *r, char *why, size_t whylen)
 		return 0;
 	case VW_MATCH: {
 		size_t used = 0;
-		if (r->kind < VG_SIG_BODY || r->kind > VG_SIG_SHA256 || r->offset_known > 1 ||
+		if (r->kind < VG_SIG_BODY || r->kind > VW_SIG_KIND_LAST || r->offset_known > 1 ||
 		    r->has_database > 1 || r->depth > VW_MAX_DEPTH)
 			return fail(why, whylen, "match field out of range");
 		if (!terminated(r->name, sizeof(r->name)) || r->name[0] == '\0')

@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <vigil.h>
+
 #define VW_MAGIC_REQUEST 0x51524756u /* "VGRQ" little-endian */
 #define VW_MAGIC_REPLY 0x50524756u   /* "VGRP" */
 #define VW_WIRE_VERSION 1u
@@ -71,6 +73,11 @@ struct vw_layer_errors {
 	int32_t seccomp;
 	int32_t pad;
 };
+
+/* The last enum vg_sig_kind and enum vg_status value a worker may send:
+ * raise these with the enums in vigil.h. */
+#define VW_SIG_KIND_LAST VG_SIG_PE_IMPORT
+#define VW_STATUS_LAST VG_EUNSUPPORTED
 
 #define VW_NAME_MAX 512   /* signature name, NUL included */
 #define VW_DB_MAX 256     /* database file name, NUL included */
