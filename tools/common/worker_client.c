@@ -333,6 +333,12 @@ static int export_image(struct vw_pool *p, const void *image, size_t len, char *
 	return 0;
 }
 
+static void retire_all(struct vw_worker **ws, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		retire(ws[i]);
+}
+
 /* The descriptor workers map the database from: the engine's cache file
  * when it has one, else a sealed memfd copy. Numbered above what the
  * worker expects (see spawn). Called with no worker alive or under mu. */
@@ -427,7 +433,8 @@ int vw_pool_new(const struct vg_engine *e, const struct vw_pool_config *cfg, str
 		char *err, size_t errlen)
 {
 	struct vw_pool *p;
-	struct vw_worker *w = NULL;
+	struct vw_worker *w = NULL, *more[64];
+	unsigned n_more;
 	const void *image;
 	size_t len;
 
@@ -462,8 +469,20 @@ int vw_pool_new(const struct vg_engine *e, const struct vw_pool_config *cfg, str
 	p->engine = vg_engine_ref((struct vg_engine *)e);
 	if (open_image(p, err, errlen) != 0)
 		goto fail;
-	if (spawn(p, &w, &p->layers, err, errlen) != 0)
+	/* Every thread's worker starts at once, on every core; the first one's
+	 * hello says which layers hold. */
+	n_more = p->cfg.prestart > 1 ? p->cfg.prestart - 1 : 0;
+	if (n_more > 64)
+		n_more = 64;
+	if (spawn_start(p, &w, err, errlen) != 0)
 		goto fail;
+	for (unsigned i = 0; i < n_more; i++)
+		if (spawn_start(p, &more[i], err, errlen) != 0)
+			more[i] = NULL;
+	if (spawn_finish(p, w, &p->layers, err, errlen) != 0) {
+		retire_all(more, n_more);
+		goto fail;
+	}
 	if (!(p->layers.layers & VW_LAYER_SECCOMP) && !p->cfg.insecure_no_sandbox &&
 	    !VW_SANITIZED) {
 		snprintf(err, errlen,
@@ -473,29 +492,21 @@ int vw_pool_new(const struct vg_engine *e, const struct vw_pool_config *cfg, str
 			 "anyway",
 			 strerror(p->layers.errors.seccomp ? p->layers.errors.seccomp : ENOSYS));
 		retire(w);
+		retire_all(more, n_more);
 		goto fail;
 	}
 	p->idle = w;
-	/* The other threads' workers start together, on every core. */
-	{
-		struct vw_worker *more[64];
-		unsigned n = p->cfg.prestart > 1 ? p->cfg.prestart - 1 : 0;
-		if (n > 64)
-			n = 64;
-		for (unsigned i = 0; i < n; i++)
-			if (spawn_start(p, &more[i], err, errlen) != 0)
-				more[i] = NULL;
-		for (unsigned i = 0; i < n; i++) {
-			struct vw_layers l;
-			if (more[i] == NULL || spawn_finish(p, more[i], &l, err, errlen) != 0)
-				continue; /* one starts on demand instead */
-			if (l.layers != p->layers.layers) {
-				retire(more[i]);
-				continue;
-			}
-			more[i]->next = p->idle;
-			p->idle = more[i];
+	for (unsigned i = 0; i < n_more; i++) {
+		struct vw_layers l;
+		char ignored[256];
+		if (more[i] == NULL || spawn_finish(p, more[i], &l, ignored, sizeof(ignored)) != 0)
+			continue; /* one starts on demand instead */
+		if (l.layers != p->layers.layers) {
+			retire(more[i]);
+			continue;
 		}
+		more[i]->next = p->idle;
+		p->idle = more[i];
 	}
 	pthread_cond_init(&p->trim_cv, NULL);
 	if (p->cfg.idle_ms != 0 && pthread_create(&p->trimmer, NULL, trim_main, p) == 0)
