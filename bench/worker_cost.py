@@ -6,7 +6,7 @@ worker), on the same database and files.
     /usr/bin/python3 bench/worker_cost.py --db DIR [--out DIR] [--reps N]
 
 Corpora (seeded, generated under --out, reused when present):
-  large/  4 files of 64 MiB (random bytes: no signature matches, full scan)
+  large-1g/  16 files of 64 MiB (random bytes: no signature matches, full scan)
   small/  20,000 files of 64 B .. 16 KiB (log-uniform sizes, seeded)
   tiny    one 16-byte file: start-up (database open, first worker)
 
@@ -33,10 +33,10 @@ LIMITS = ['--max-filesize=2000M', '--max-scansize=2000M', '--max-scantime=0']
 
 def gen(out, seed):
     rnd = random.Random(seed)
-    large = os.path.join(out, 'large')
+    large = os.path.join(out, 'large-1g')
     if not os.path.isdir(large):
         os.makedirs(large + '.tmp', exist_ok=True)
-        for i in range(4):
+        for i in range(16):
             with open(os.path.join(large + '.tmp', 'big%d.bin' % i), 'wb') as fh:
                 for _ in range(64):
                     fh.write(rnd.randbytes(1 << 20))
@@ -132,7 +132,7 @@ def main():
     rows = []
     for j in threads:
         wi, wp = res[('large', j, 'workers')], res[('large', j, 'in-process')]
-        rows.append(('Large files (4 x 64 MiB), -j%d: throughput' % j,
+        rows.append(('Large files (16 x 64 MiB), -j%d: throughput' % j,
                      '%.0f MB/s' % (lbytes / wp / 1e6), '%.0f MB/s' % (lbytes / wi / 1e6),
                      '%+.1f%%' % ((wi / wp - 1) * 100), 'at most 10% slower'))
     for j in threads:
