@@ -36,6 +36,12 @@
 #define VG_CLAMAV_BM_OFFMODE_SIZE 262144u /* from this layer size ClamAV checks PE Boyer-Moore signatures only at their first allowed offset */
 #define VG_PE_MAX_SECTION_HASH 184549376u /* larger PE sections are not hashed (ClamAV's CLI_MAX_ALLOCATION) */
 #define VG_PE_MAX_IMPORT_FUNCS 65536u    /* imported functions named for one .imp hash (ClamAV: no limit) */
+/* Normalised views (lib/unpack/textnorm.c, htmlnorm.c): clamscan's defaults
+ * for MaxScriptNormalize, MaxHTMLNormalize and MaxHTMLNoTags; a larger
+ * layer is matched raw only, as clamscan does. */
+#define VG_MAX_SCRIPT_NORMALIZE (20ull * 1024 * 1024)
+#define VG_MAX_HTML_NORMALIZE (40ull * 1024 * 1024)
+#define VG_MAX_HTML_NOTAGS (8ull * 1024 * 1024)
 
 /* Mail and its encodings (lib/unpack/mime.c, uuencode.c, binhex.c, tnef.c) */
 #define VG_MIME_MAX_DEPTH 32u           /* multipart nesting inside one message */

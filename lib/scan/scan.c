@@ -33,6 +33,7 @@
 #include "exe/exe.h"
 #include "filetype/filetype.h"
 #include "scan/scan_db.h"
+#include "scan/views.h"
 #include "unpack/unpack.h"
 
 /* ---------------------------------------------------------------------- */
@@ -114,6 +115,10 @@ struct scan_ctx {
 	struct grow occs;     /* struct occ */
 	struct grow pending;  /* struct pending */
 	struct grow found;    /* struct found */
+	struct grow emitted;  /* uint32_t names reported for the current layer */
+	struct view *view;    /* normalised views, allocated on first use */
+	uint32_t targets;     /* target types matched in the current pass */
+	enum ftype type;      /* of the current layer */
 
 	/* the scan in progress */
 	uint64_t base;        /* absolute offset of buf[0] */
@@ -141,6 +146,9 @@ void scan_ctx_free(struct scan_ctx *c)
 	vg_free(c->occs.items);
 	vg_free(c->pending.items);
 	vg_free(c->found.items);
+	vg_free(c->emitted.items);
+	view_free(c->view);
+	vg_free(c->view);
 	vg_free(c);
 }
 
@@ -156,6 +164,7 @@ vg_status scan_ctx_new(const struct scan_db *db, struct scan_ctx **out)
 	c->occs.size = sizeof(struct occ);
 	c->pending.size = sizeof(struct pending);
 	c->found.size = sizeof(struct found);
+	c->emitted.size = sizeof(uint32_t);
 	/* history + one chunk + the forward reach, so a chunk always fits */
 	c->cap = db->max_back + db->max_fwd + 2 * (size_t)VG_SCAN_CHUNK;
 	c->buf = vg_malloc(c->cap);
@@ -393,8 +402,8 @@ static void verify_hit(struct scan_ctx *c, uint32_t lit, uint64_t end)
 
 		if (ref->single && b->stamp == c->stamp && b->matched)
 			continue; /* a later occurrence cannot come first */
-		if (ref->target != SIG_TARGET_ANY && ref->target != c->target)
-			continue; /* for another file type */
+		if (!(c->targets & (1u << ref->target)))
+			continue; /* not for this layer's type or view */
 		if (!anchor_offset_possible(c, ref, anchor_pos))
 			continue;
 		v.c = c;
@@ -737,7 +746,7 @@ static void type_layer(struct scan_ctx *c, const struct scan_input *in)
 	c->exe.nsections = c->exe.described = 0;
 	if (!db->exe_needs && !pe_hashes)
 		return;
-	switch (filetype_detect(c->head, c->head_len)) {
+	switch (c->type) {
 	case FT_MSEXE: c->target = SIG_TARGET_PE; break;
 	case FT_ELF: c->target = SIG_TARGET_ELF; break;
 	case FT_MACHO: c->target = SIG_TARGET_MACHO; break;
@@ -982,11 +991,35 @@ static bool out_of_time(const struct scan_job *job)
 	       now_ms() - job->t0 > job->opts->limits.max_scantime_ms;
 }
 
+static bool is_text_type(enum ftype t)
+{
+	return t == FT_TEXT || t == FT_TEXT_UTF8 || t == FT_TEXT_UTF16LE || t == FT_TEXT_UTF16BE;
+}
+
+/* Whether a signature was reported for this layer already (by another of
+ * its views); records it when not. */
+static bool already_emitted(struct scan_ctx *c, uint32_t sig)
+{
+	const uint32_t *e = c->emitted.items;
+	uint32_t *n;
+
+	for (size_t i = 0; i < c->emitted.n; i++)
+		if (e[i] == sig)
+			return true;
+	n = grow_push(&c->emitted);
+	if (n)
+		*n = sig;
+	return false;
+}
+
 /* Matches one layer: every body pattern and hash signature, in one pass.
- * Leaves the layer's first bytes in c->head for typing and says whether the
- * layer is allow-listed (then nothing in it counts). */
+ * Types the layer from its first bytes (c->type) and matches the body
+ * signatures whose target that type allows, plus the targets in extra; says
+ * whether the layer is allow-listed (then nothing in it counts). With view
+ * set, matches that normalised view of the layer instead: body signatures
+ * of the targets in extra only, no hashes. */
 static vg_status match_layer(struct scan_ctx *c, struct scan_job *job, const struct scan_input *in,
-			     bool *allowlisted)
+			     struct view *view, uint32_t extra, uint64_t view_size, bool *allowlisted)
 {
 	const struct scan_db *db = c->db;
 	const struct vg_scan_options *opts = job->opts;
@@ -1009,20 +1042,26 @@ static vg_status match_layer(struct scan_ctx *c, struct scan_job *job, const str
 	c->eof = false;
 	c->err = VG_OK;
 	c->min_window = UINT64_MAX;
-	c->size = in->fd >= 0 ? in->size : in->mem_len;
-	c->head_len = 0;
-	c->target = SIG_TARGET_ANY;
-	c->exe.kind = EXE_NONE;
-	c->exe.valid = false;
+	c->size = view ? view_size : in->fd >= 0 ? in->size : in->mem_len;
+	c->targets = extra;
+	if (!view) {
+		c->head_len = 0;
+		c->type = FT_BINARY;
+		c->target = SIG_TARGET_ANY;
+		c->exe.kind = EXE_NONE;
+		c->exe.valid = false;
+	}
 
 	if (c->size < VG_MIN_MATCH_SIZE) {
 		/* As ClamAV: too small to hold anything worth a signature. */
-		job->sum.bytes_read += c->size;
-		job->sum.bytes_scanned += c->size;
+		if (!view) {
+			job->sum.bytes_read += c->size;
+			job->sum.bytes_scanned += c->size;
+		}
 		return VG_OK;
 	}
-	hash_mask = hashidx_algs_for_size(&db->hashes, c->size);
-	fp_mask = hashidx_algs_for_size(&db->fps, c->size);
+	hash_mask = view ? 0 : hashidx_algs_for_size(&db->hashes, c->size);
+	fp_mask = view ? 0 : hashidx_algs_for_size(&db->fps, c->size);
 	rc = digest_set_begin(c->digests, hash_mask | fp_mask);
 	if (rc == VG_OK)
 		rc = prefilter_stream_begin(c->ps);
@@ -1037,7 +1076,13 @@ static vg_status match_layer(struct scan_ctx *c, struct scan_job *job, const str
 		rc = make_room(c, want);
 		if (rc != VG_OK)
 			return rc;
-		if (in->fd >= 0) {
+		if (view) {
+			rc = view_pull(view, c->buf + c->len, want, &got);
+			if (rc != VG_OK)
+				return rc;
+			if (got < want)
+				c->size = pos + got;
+		} else if (in->fd >= 0) {
 			rc = read_some(in->fd, c->buf + c->len, want, &got);
 			if (rc != VG_OK)
 				return rc;
@@ -1048,14 +1093,17 @@ static vg_status match_layer(struct scan_ctx *c, struct scan_job *job, const str
 			got = want;
 		}
 		chunk = c->buf + c->len;
-		if (pos == 0) {
+		if (pos == 0 && !view) {
 			c->head_len = got < FILETYPE_HEAD ? got : FILETYPE_HEAD;
 			memcpy(c->head, chunk, c->head_len);
+			c->type = filetype_detect(c->head, c->head_len);
+			c->targets |= filetype_targets(c->type);
 			type_layer(c, in);
 		}
 		c->len += got;
 		pos += got;
-		job->sum.bytes_read += got;
+		if (!view)
+			job->sum.bytes_read += got;
 		if (pos >= c->size)
 			c->eof = true;
 		rc = digest_set_update(c->digests, chunk, got);
@@ -1092,7 +1140,8 @@ static vg_status match_layer(struct scan_ctx *c, struct scan_job *job, const str
 			return rc;
 	}
 	run_pending(c);
-	job->sum.bytes_scanned += pos;
+	if (!view)
+		job->sum.bytes_scanned += pos;
 	{
 		const uint32_t *t = c->touched.items;
 		size_t ntouched = c->touched.n;
@@ -1131,12 +1180,15 @@ static vg_status match_layer(struct scan_ctx *c, struct scan_job *job, const str
 		const struct found *f = (const struct found *)c->found.items + i;
 		struct vg_match m;
 
+		/* one report per (layer, signature), whichever view found it */
+		if (already_emitted(c, f->sig))
+			continue;
 		memset(&m, 0, sizeof(m));
 		m.name = scan_db_str(db, f->sig);
 		m.kind = (enum vg_sig_kind)f->kind;
 		m.database = db_name_of(db, f->sig);
 		m.offset = f->offset;
-		m.offset_known = f->offset_known;
+		m.offset_known = f->offset_known && !view; /* a view's offsets are not the file's */
 		emit(job, &m);
 	}
 	if (timed_out)
@@ -1283,6 +1335,72 @@ static vg_status read_layer(const struct scan_input *in, uint64_t size, uint8_t 
 	return VG_OK;
 }
 
+/* One normalised view of the layer, matched with the targets given. */
+static vg_status scan_view(struct scan_ctx *c, struct scan_job *job, const struct scan_input *in,
+			   enum view_kind k, bool utf16, uint64_t size, uint64_t view_size,
+			   uint32_t targets)
+{
+	bool allowlisted;
+	vg_status rc;
+
+	if (job->stop)
+		return VG_OK;
+	view_begin(c->view, k, in, size, utf16);
+	rc = match_layer(c, job, in, c->view, targets, view_size, &allowlisted);
+	return rc == VG_EIO ? VG_OK : rc; /* the file changed under us: what matched stands */
+}
+
+/* What clamscan matches besides the raw bytes: text is normalised and
+ * matched with targets 0 and 7, unless one of ClamAV's HTML patterns occurs
+ * in it; HTML (typed so, or text with such a pattern) is normalised twice
+ * and matched with targets 0 and 3. clamscan does not match the raw bytes
+ * of a layer it typed HTML at all (HTMLSKIPRAW); vigil does (see
+ * docs/compatibility.md). */
+static vg_status scan_views(struct scan_ctx *c, struct scan_job *job, const struct scan_input *in,
+			    enum ftype type, uint64_t size)
+{
+	const uint32_t t0 = FILETYPE_TARGET(0);
+	bool text = is_text_type(type), html = type == FT_HTML || type == FT_HTML_UTF16;
+	/* clamscan looks for HTML (scripts) hidden in GIF images too */
+	bool gif = type == FT_GRAPHICS && c->head_len >= 3 && memcmp(c->head, "GIF", 3) == 0;
+	bool utf16 = type == FT_HTML_UTF16;
+	uint64_t nsize = utf16 ? size / 2 : size;
+	struct view_sizes vs;
+	vg_status rc;
+
+	if ((!text && !html && !gif) || nsize > VG_MAX_HTML_NORMALIZE)
+		return VG_OK;
+	if (!c->view) {
+		c->view = vg_calloc(1, sizeof(*c->view));
+		if (!c->view)
+			return VG_ENOMEM;
+	}
+	if (text || gif) {
+		rc = view_measure(c->view, in, size, false, true, false, &vs);
+		if (rc != VG_OK)
+			return rc == VG_EIO ? VG_OK : rc;
+		/* ClamAV looks for HTML in the whole of ASCII text and GIF only */
+		if (vs.html_tag && (type == FT_TEXT || gif))
+			html = true;
+		else if (gif)
+			return VG_OK;
+		else if (size <= VG_MAX_SCRIPT_NORMALIZE)
+			return scan_view(c, job, in, VIEW_TEXT, false, size, vs.text,
+					 t0 | FILETYPE_TARGET(7));
+		else
+			return VG_OK;
+	}
+	rc = view_measure(c->view, in, size, utf16, false, true, &vs);
+	if (rc != VG_OK)
+		return rc == VG_EIO ? VG_OK : rc;
+	rc = scan_view(c, job, in, VIEW_HTML_NOCOMMENT, utf16, size, vs.nocomment,
+		       t0 | FILETYPE_TARGET(3));
+	if (rc == VG_OK && nsize < VG_MAX_HTML_NOTAGS)
+		rc = scan_view(c, job, in, VIEW_HTML_NOTAGS, utf16, size, vs.notags,
+			       t0 | FILETYPE_TARGET(3));
+	return rc;
+}
+
 static vg_status scan_layer(struct scan_ctx *c, struct scan_job *job, const struct scan_input *in)
 {
 	const struct vg_limits *lim = &job->opts->limits;
@@ -1309,10 +1427,15 @@ static vg_status scan_layer(struct scan_ctx *c, struct scan_job *job, const stru
 		hit_limit(job, VG_LIMIT_SCANSIZE);
 		return VG_OK;
 	}
-	rc = match_layer(c, job, in, &allowlisted);
+	c->emitted.n = 0;
+	rc = match_layer(c, job, in, NULL, 0, 0, &allowlisted);
 	if (rc != VG_OK || job->stop || allowlisted || c->size < VG_MIN_MATCH_SIZE)
 		return rc;
-	type = filetype_detect(c->head, c->head_len);
+	type = c->type;
+	size = c->size; /* what was read: the file may have shrunk */
+	rc = scan_views(c, job, in, type, size);
+	if (rc != VG_OK || job->stop)
+		return rc;
 	nunp = unpackers_for(type, unp);
 	if (nunp == 0)
 		return VG_OK;
@@ -1321,11 +1444,11 @@ static vg_status scan_layer(struct scan_ctx *c, struct scan_job *job, const stru
 		return VG_OK;
 	}
 	if (in->fd >= 0) {
-		rc = read_layer(in, c->size, &owned);
+		rc = read_layer(in, size, &owned);
 		if (rc != VG_OK)
 			return rc == VG_EIO ? VG_OK : rc; /* changed under us: what was matched stands */
 		uin.data = owned;
-		uin.len = (size_t)c->size;
+		uin.len = (size_t)size;
 	} else {
 		uin.data = in->mem;
 		uin.len = in->mem_len;

@@ -365,9 +365,7 @@ static vg_status check_bodies(struct scan_db *db)
 		if (b->pat_off > db->patterns_len || b->pat_len > db->patterns_len - b->pat_off ||
 		    b->pat_off % 8 || b->sig >= db->names_len || b->part_first > db->nmetas ||
 		    b->nparts > db->nmetas - b->part_first || b->nparts == 0 ||
-		    b->off_kind > SIG_OFF_SL ||
-		    (b->target != SIG_TARGET_ANY && b->target != SIG_TARGET_PE &&
-		     b->target != SIG_TARGET_ELF && b->target != SIG_TARGET_MACHO))
+		    b->off_kind > SIG_OFF_SL || b->target >= SIG_TARGET_COUNT)
 			return VG_EFORMAT;
 	}
 	for (size_t i = 0; i < db->nrefs; i++) {

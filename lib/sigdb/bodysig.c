@@ -1,14 +1,14 @@
 /* Extended body signatures (.ndb, .ndu):
  *   Name:TargetType:Offset:HexSignature[:MinFL[:MaxFL]]
- * Targets 0 (any file), 1 (PE), 6 (ELF) and 9 (Mach-O) are matched, with
- * every offset form ClamAV allows for them (EP+n, EP-n, Sx+n, SEx, SL+n on
- * 1, 6 and 9). Lines for other targets, VI and $n$ offsets are validated like
- * ClamAV validates them and counted as deferred until their parsers exist. */
+ * Every target is matched where the layer's type allows it (filetype_targets,
+ * and the normalised views for targets 3 and 7), with every offset form
+ * ClamAV allows (EP+n, EP-n, Sx+n, SEx, SL+n on targets 1, 6 and 9). VI and
+ * $n$ offsets are validated like ClamAV validates them and counted as
+ * deferred. */
 #include <string.h>
 
 #include "sigdb/sigdb.h"
 
-#define TARGET_COUNT 15 /* ClamAV's CLI_MTARGETS */
 
 /* ClamAV's all-digits test accepts the empty string (atoi then gives 0). */
 static bool is_number(const struct field *f)
@@ -190,7 +190,7 @@ static vg_status load_line(struct sigset *s, const struct db_text *t, const char
 				  "bad target type '%.*s': expected a number from 0 to 14 or '*'",
 				  (int)(f[1].len > 20 ? 20 : f[1].len), f[1].s);
 	target = field_eq(&f[1], "*") ? 0 : number(&f[1]);
-	if (target >= TARGET_COUNT) {
+	if (target >= SIG_TARGET_COUNT) {
 		/* ClamAV skips unknown targets silently; we count them */
 		db->skipped++;
 		return VG_OK;
@@ -231,12 +231,6 @@ static vg_status load_line(struct sigset *s, const struct db_text *t, const char
 				  "bytes before a multi-byte or generic alternative or a middle boundary); "
 				  "ClamAV refuses it too: put two static bytes first",
 				  (unsigned)target);
-	}
-	if (target != SIG_TARGET_ANY && target != SIG_TARGET_PE && target != SIG_TARGET_ELF &&
-	    target != SIG_TARGET_MACHO) {
-		pattern_free(pat);
-		db->deferred++;
-		return VG_OK;
 	}
 	rc = sigdb_add_sig(s, t, f[0].s, f[0].len, VG_SIG_BODY, &sig);
 	if (rc != VG_OK) {

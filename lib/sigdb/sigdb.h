@@ -30,6 +30,7 @@ struct sig_offset {
 
 /* ClamAV's target types that vigil matches body signatures for. */
 enum sig_target { SIG_TARGET_ANY = 0, SIG_TARGET_PE = 1, SIG_TARGET_ELF = 6, SIG_TARGET_MACHO = 9 };
+#define SIG_TARGET_COUNT 15u /* ClamAV's CLI_MTARGETS: targets are 0..14 */
 
 /* One usable signature. Its name (with ".UNOFFICIAL" when the database is
  * not a signed container) is in the set's name arena. */
@@ -41,7 +42,7 @@ struct sig {
 
 struct body_sig {
 	uint32_t sig;
-	uint8_t target;      /* enum sig_target */
+	uint8_t target;      /* ClamAV target type 0..14 (enum sig_target names the executable ones; filetype_targets) */
 	struct sig_offset off;
 	struct pattern *pat; /* owned */
 };

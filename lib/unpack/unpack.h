@@ -64,4 +64,78 @@ vg_status unpack_zip(const struct unpack_input *in, const struct unpack_sink *si
  * lha, ar, and gzip/bzip2/xz/lzma/zstd streams. */
 vg_status unpack_libarchive(const struct unpack_input *in, const struct unpack_sink *sink);
 
+/*
+ * Normalisers: the views of a text or HTML layer that ClamAV matches its
+ * target 7 and target 3 signatures (and target 0 again) against. Each is a
+ * stream transform: a small state, input fed in pieces of any size, output
+ * written to buffers the caller owns. No allocation, bounded state.
+ */
+
+/* Text (ClamAV's textnorm): upper case to lower case, every run of white
+ * space (HT LF VT FF CR SP) to one space, other control bytes and all
+ * bytes from 0x80 up dropped (so UTF-16 text of ASCII becomes ASCII). The
+ * output is never longer than the input. */
+struct textnorm {
+	bool space; /* the last byte written was a collapsed space */
+};
+void textnorm_init(struct textnorm *t);
+/* Normalises in[0..len) into out, which must hold len bytes; returns the
+ * number of bytes written. */
+size_t textnorm_run(struct textnorm *t, const uint8_t *in, size_t len, uint8_t *out);
+
+/* HTML (ClamAV's htmlnorm), two outputs at once:
+ *   "nocomment": tags and text in lower case, comments dropped, white space
+ *       collapsed, character and entity references decoded, tag arguments
+ *       re-quoted with '"'; script bodies kept, their white space dropped;
+ *   "notags": the text only, in lower case, one space where a tag, a run of
+ *       white space or a reference was, plus the href of <a> and the src of
+ *       <img> tags.
+ * NUL bytes are skipped (so UTF-16 HTML of ASCII reads as ASCII), CR bytes
+ * are dropped and LF reads as a space, as in ClamAV. */
+#define HTMLNORM_ARG_MAX 1024 /* ClamAV's HTML_STR_LENGTH */
+/* Most bytes one input byte can add to either output. */
+#define HTMLNORM_MAX_STEP (HTMLNORM_ARG_MAX + 16)
+
+struct htmlnorm {
+	int state, next_state;
+	bool started;          /* a non-space byte was seen (leading space is skipped) */
+	bool in_script;
+	bool text_space;       /* notags: a space was written last */
+	bool binary;           /* inside a data: URI value */
+	int quoted;
+	uint32_t mbchar;       /* pending bytes >= 0x80 (up to three) */
+	uint32_t mbchar2;      /* the same inside a tag argument value */
+	uint64_t value;        /* numeric reference being read */
+	bool hex;
+	unsigned esc_len;      /* %xx inside data: URIs */
+	bool held;             /* nocomment: the last byte, not yet written */
+	uint8_t held_byte;
+	size_t tag_len, arg_len, val_len, ent_len;
+	char tag[HTMLNORM_ARG_MAX + 1];
+	char arg[HTMLNORM_ARG_MAX + 1];
+	char val[HTMLNORM_ARG_MAX + 1];
+	char ent[HTMLNORM_ARG_MAX + 1];
+	/* the arguments of the tag being read that the normaliser acts on */
+	char href[HTMLNORM_ARG_MAX + 1], src[HTMLNORM_ARG_MAX + 1];
+	bool has_href, has_src;
+};
+
+/* Where one call writes. Either buffer may be NULL (that output is only
+ * counted). On return *len is what is in it; cap must exceed
+ * HTMLNORM_MAX_STEP. */
+struct htmlnorm_out {
+	uint8_t *nocomment, *notags;
+	size_t nocomment_len, notags_len;
+	size_t cap;
+	uint64_t nocomment_total, notags_total; /* counters, across calls */
+};
+
+void htmlnorm_init(struct htmlnorm *h);
+/* Consumes input until it ends or an output has less than
+ * HTMLNORM_MAX_STEP bytes of room; returns the bytes consumed. */
+size_t htmlnorm_run(struct htmlnorm *h, const uint8_t *in, size_t len, struct htmlnorm_out *out);
+/* At the end of the input: flushes what is pending (an unfinished
+ * reference or multi-byte character). Needs HTMLNORM_MAX_STEP of room. */
+void htmlnorm_finish(struct htmlnorm *h, struct htmlnorm_out *out);
+
 #endif

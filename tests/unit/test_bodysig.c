@@ -89,18 +89,22 @@ static void skipped_and_deferred(void **state)
 			 VG_OK);
 	assert_int_equal(fx->set.sigs.n, 1);
 	assert_int_equal(last_db(fx)->skipped, 3);
-	/* other targets, VI and macros wait for later issues; executables load */
+	/* VI and macros wait for later issues; every target loads, kept */
 	assert_int_equal(load(fx, "E:1:EP+0:" CLAMAV_TAG "\n"
 				  "F:1:*:5b43\n" /* Aho-Corasick on PE: 2 bytes are enough */
 				  "G:6:SE0:" CLAMAV_TAG "\n"
 				  "H:2:*:" CLAMAV_TAG "\n"
 				  "I:1:VI:" CLAMAV_TAG "\n"
 				  "J:0:$1$:" CLAMAV_TAG "\n"
-				  "K:9:S1+20,4:" CLAMAV_TAG "\n"),
+				  "K:9:S1+20,4:" CLAMAV_TAG "\n"
+				  "L:14:EOF-4:" CLAMAV_TAG "\n"),
 			 VG_OK);
-	assert_int_equal(last_db(fx)->deferred, 3);
-	assert_int_equal(last_db(fx)->signatures, 4);
-	assert_int_equal(fx->set.sigs.n, 5);
+	assert_int_equal(last_db(fx)->deferred, 2);
+	assert_int_equal(last_db(fx)->signatures, 6);
+	assert_int_equal(fx->set.sigs.n, 7);
+	assert_int_equal(VEC_AT(&fx->set.bodies, struct body_sig, 4)->target, 2);
+	assert_int_equal(VEC_AT(&fx->set.bodies, struct body_sig, 6)->target, 14);
+	assert_int_equal(VEC_AT(&fx->set.bodies, struct body_sig, 6)->off.kind, SIG_OFF_EOF);
 }
 
 static void executable_offsets_parse(void **state)
