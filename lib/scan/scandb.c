@@ -517,6 +517,12 @@ void scan_db_free(struct scan_db *db)
 	vg_free(db);
 }
 
+void scan_db_image(const struct scan_db *db, const uint8_t **bytes, size_t *len)
+{
+	*bytes = db->img.base;
+	*len = db->img.len;
+}
+
 #define SECTION(id, elem, ptr, count)                                                      \
 	(image_section(&db->img, (id), (elem), &p, &len) && ((ptr) = p, (count) = len / (elem), 1))
 
