@@ -337,6 +337,14 @@ def snapshot_vigil(vigil, out):
     shutil.copy2(vigil, exe)
     with open(exe, 'rb') as fh:
         h.update(fh.read())
+    # vigil parses files in vigil-worker processes; it looks for the worker beside itself.
+    worker = os.path.join(os.path.dirname(vigil), '..', 'worker', 'vigil-worker')
+    if not os.access(worker, os.X_OK):
+        worker = os.path.join(os.path.dirname(vigil), 'vigil-worker')
+    if os.access(worker, os.X_OK):
+        shutil.copy2(worker, os.path.join(d, 'vigil-worker'))
+        with open(worker, 'rb') as fh:
+            h.update(fh.read())
     RUN_ENV = dict(os.environ, LD_LIBRARY_PATH=d + (':' + os.environ['LD_LIBRARY_PATH'] if os.environ.get('LD_LIBRARY_PATH') else ''))
     return exe, h.hexdigest()
 

@@ -189,6 +189,31 @@ VG_API size_t vg_engine_db_count(const struct vg_engine *engine);
 VG_API VG_NODISCARD enum vg_status
 vg_engine_db_info(const struct vg_engine *engine, size_t i, struct vg_db_info *out);
 
+/* The compiled database image of a compiled engine, as a cache file holds
+ * it: read-only, valid as long as the engine. With vg_engine_open_image_fd()
+ * it hands one compiled engine to other processes (vigil's sandboxed scan
+ * workers) without compiling again: write it to a sealed memfd once, map
+ * it read-only in each process. VG_ESTATE before vg_engine_compile(). */
+VG_API VG_NODISCARD enum vg_status
+vg_engine_image(const struct vg_engine *engine, const void **data, size_t *len);
+
+/* A new read-only descriptor (close-on-exec) of the compiled-cache file
+ * the engine is mapped from, to hand to other processes without copying
+ * the image; the caller closes it. VG_ESTATE when no cache file backs the
+ * engine (no cache folder, or it could not be written): use
+ * vg_engine_image(). */
+VG_API VG_NODISCARD enum vg_status vg_engine_image_fd(const struct vg_engine *engine, int *out);
+
+/* A compiled engine over an image read from fd (a descriptor holding what
+ * vg_engine_image() gave, e.g. a sealed memfd, or a cache file), mapped
+ * read-only and private; fd may be closed afterwards. The image's checksum
+ * is verified only when verify is set (the mapping is read in full).
+ * opts->cache_dir is ignored. VG_EFORMAT when fd holds no valid image of
+ * this engine build. */
+VG_API VG_NODISCARD enum vg_status
+vg_engine_open_image_fd(const struct vg_engine_options *opts, int fd, int verify,
+			struct vg_engine **out);
+
 /* ---------------------------------------------------------------------- */
 /* Scanning                                                                */
 
@@ -198,7 +223,9 @@ enum vg_sig_kind {
 	VG_SIG_SHA1,
 	VG_SIG_SHA256,
 	VG_SIG_PE_SECTION, /* .mdb/.msb hash of one PE section's bytes */
-	VG_SIG_PE_IMPORT   /* .imp hash of a PE import table */
+	VG_SIG_PE_IMPORT,  /* .imp hash of a PE import table */
+	VG_SIG_LOGICAL,    /* .ldb logical signature */
+	VG_SIG_CONTAINER   /* .cdb container metadata signature */
 };
 
 /* One detection. Valid only during the callback. */

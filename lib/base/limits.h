@@ -13,6 +13,8 @@
 /* Database text */
 #define VG_MAX_DB_FILE_SIZE (2048ull * 1024 * 1024) /* one text database file */
 #define VG_MAX_LINE_LEN 8192u         /* ClamAV's FILEBUFF for hash and body lines */
+#define VG_MAX_LDB_LINE_LEN 32768u    /* ClamAV's CLI_DEFAULT_LSIG_BUFSIZE for .ldb lines */
+#define VG_MAX_LSIG_OCCURRENCES 4096u /* match starts kept per .ldb subsignature and layer */
 #define VG_MAX_NAME_LEN 1024u         /* a signature name */
 #define VG_MAX_DB_FILES 4096u         /* files loaded from one folder */
 

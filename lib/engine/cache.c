@@ -173,7 +173,7 @@ static void cache_path(const struct vg_engine *e, const uint8_t key[IMAGE_KEY_LE
 }
 
 vg_status cache_open(const struct vg_engine *e, const uint8_t key[IMAGE_KEY_LEN],
-		     struct scan_db **out)
+		     struct scan_db **out, int *keep_fd)
 {
 	char path[4200];
 	struct stat st;
@@ -195,14 +195,20 @@ vg_status cache_open(const struct vg_engine *e, const uint8_t key[IMAGE_KEY_LEN]
 	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	/* mark it used, for the clean-up of cache files nobody opens any more */
 	(void)futimens(fd, NULL);
-	close(fd);
-	if (map == MAP_FAILED)
+	if (map == MAP_FAILED) {
+		close(fd);
 		return VG_EIO;
+	}
 	rc = scan_db_open(map, (size_t)st.st_size, false, map, (size_t)st.st_size, true, out);
 	if (rc == VG_OK && memcmp(scan_db_key(*out), key, IMAGE_KEY_LEN) != 0) {
 		scan_db_free(*out);
 		rc = VG_EFORMAT;
 	}
+	/* the file (never rewritten in place) can serve other processes */
+	if (rc == VG_OK && keep_fd != NULL)
+		*keep_fd = fd;
+	else
+		close(fd);
 	if (rc == VG_EFORMAT) {
 		vg_log(&e->user_log, VG_LOG_WARNING,
 		       "%s: cache file is damaged or from another build; rebuilding it", path);
@@ -252,7 +258,7 @@ static void clean_old_files(const struct vg_engine *e)
 }
 
 vg_status cache_store(const struct vg_engine *e, const uint8_t key[IMAGE_KEY_LEN], uint8_t *image,
-		      size_t len, struct scan_db **out, bool *stored)
+		      size_t len, struct scan_db **out, bool *stored, int *keep_fd)
 {
 	char path[4200], tmp[4200];
 	int fd;
@@ -277,7 +283,7 @@ vg_status cache_store(const struct vg_engine *e, const uint8_t key[IMAGE_KEY_LEN
 		vg_log(&e->user_log, VG_LOG_WARNING, "%s: cannot write cache file (%s)", e->cache_dir,
 		       strerror(errno));
 	}
-	if (*stored && cache_open(e, key, out) == VG_OK) {
+	if (*stored && cache_open(e, key, out, keep_fd) == VG_OK) {
 		vg_free(image); /* the mapped file serves from now on */
 		return VG_OK;
 	}

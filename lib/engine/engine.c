@@ -1,8 +1,10 @@
 /* The public engine: lifecycle, loading, compiling, and vg_scan_fd. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -67,6 +69,7 @@ VG_API enum vg_status vg_engine_new(const struct vg_engine_options *opts, struct
 		}
 	}
 	e->opts.cache_dir = e->cache_dir;
+	e->image_fd = -1;
 	e->refs = 1;
 	e->state = ENGINE_LOADING;
 	if (pthread_mutex_init(&e->pool_lock, NULL) != 0) {
@@ -178,7 +181,7 @@ VG_API enum vg_status vg_engine_compile(struct vg_engine *e)
 		return VG_ESTATE;
 	}
 	cache = e->cache_dir && cache_dir_usable(e) && cache_key(e, key) == VG_OK;
-	if (cache && cache_open(e, key, &e->db) == VG_OK) {
+	if (cache && cache_open(e, key, &e->db, &e->image_fd) == VG_OK) {
 		e->cache_state = VG_CACHE_HIT;
 		e->state = ENGINE_COMPILED;
 		replay_notices(e);
@@ -201,7 +204,7 @@ VG_API enum vg_status vg_engine_compile(struct vg_engine *e)
 	sigset_init(&e->set, e->opts.flevel, e->opts.flags & VG_ENGINE_DETECT_PUA, &e->log);
 	if (rc == VG_OK) {
 		if (cache)
-			rc = cache_store(e, key, image, len, &e->db, &stored);
+			rc = cache_store(e, key, image, len, &e->db, &stored, &e->image_fd);
 		else
 			rc = scan_db_open(image, len, true, NULL, 0, false, &e->db);
 		image = NULL; /* transferred */
@@ -218,6 +221,81 @@ VG_API enum vg_status vg_engine_compile(struct vg_engine *e)
 	       "compiled %llu signatures: parsing %llu ms, compiling %llu ms, storing %llu ms",
 	       (unsigned long long)scan_db_signature_count(e->db), (unsigned long long)(t1 - t0),
 	       (unsigned long long)(t2 - t1), (unsigned long long)(now_ms() - t2));
+	return VG_OK;
+}
+
+VG_API enum vg_status vg_engine_image(const struct vg_engine *e, const void **data, size_t *len)
+{
+	const uint8_t *bytes;
+	size_t n;
+
+	if (!e || !data || !len)
+		return VG_EINVAL;
+	if (e->state != ENGINE_COMPILED || !e->db)
+		return VG_ESTATE;
+	scan_db_image(e->db, &bytes, &n);
+	*data = bytes;
+	*len = n;
+	return VG_OK;
+}
+
+VG_API enum vg_status vg_engine_image_fd(const struct vg_engine *e, int *out)
+{
+	int fd;
+
+	if (!e || !out)
+		return VG_EINVAL;
+	if (e->state != ENGINE_COMPILED || e->image_fd < 0)
+		return VG_ESTATE;
+	fd = fcntl(e->image_fd, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		return VG_EIO;
+	*out = fd;
+	return VG_OK;
+}
+
+VG_API enum vg_status vg_engine_open_image_fd(const struct vg_engine_options *opts, int fd,
+					       int verify, struct vg_engine **out)
+{
+	struct vg_engine_options o;
+	struct vg_engine *e = NULL;
+	struct stat st;
+	void *map;
+	vg_status rc;
+
+	if (!out || fd < 0)
+		return VG_EINVAL;
+	if (opts && opts->size != sizeof(*opts))
+		return VG_EINVAL;
+	if (opts)
+		o = *opts;
+	else
+		vg_engine_options_init(&o);
+	o.cache_dir = NULL;
+	if (fstat(fd, &st) != 0)
+		return VG_EIO;
+	if (!S_ISREG(st.st_mode) || st.st_size < 64 || (uint64_t)st.st_size > SIZE_MAX)
+		return VG_EFORMAT;
+	rc = vg_engine_new(&o, &e);
+	if (rc != VG_OK)
+		return rc;
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (map == MAP_FAILED) {
+		vg_engine_unref(e);
+		return VG_EIO;
+	}
+	/* the scan_db owns the mapping from here on, on failure too */
+	rc = scan_db_open(map, (size_t)st.st_size, false, map, (size_t)st.st_size, verify != 0,
+			  &e->db);
+	if (rc != VG_OK) {
+		e->db = NULL;
+		vg_engine_unref(e);
+		return rc;
+	}
+	sigset_free(&e->set);
+	sigset_init(&e->set, e->opts.flevel, e->opts.flags & VG_ENGINE_DETECT_PUA, &e->log);
+	e->state = ENGINE_COMPILED;
+	*out = e;
 	return VG_OK;
 }
 
@@ -252,6 +330,8 @@ VG_API void vg_engine_unref(struct vg_engine *e)
 		vg_free(e->inputs[i].path);
 	vg_free(e->inputs);
 	vg_free(e->cache_dir);
+	if (e->image_fd >= 0)
+		close(e->image_fd);
 	buf_free(&e->notices);
 	vg_free(e);
 }

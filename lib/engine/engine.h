@@ -34,6 +34,7 @@ struct vg_engine {
 	size_t ninputs;
 	struct buf notices;          /* load notices, replayed from a cache hit */
 	enum vg_cache_state cache_state;
+	int image_fd;                /* the cache file mapped, or -1 (vg_engine_image_fd) */
 };
 
 /* Borrow a scanning context (created on demand) and give it back. */
@@ -56,10 +57,10 @@ bool cache_dir_usable(const struct vg_engine *e);
 /* VG_OK and *out on a valid cache file for key; otherwise the caller
  * compiles (a damaged file is reported and removed). */
 vg_status cache_open(const struct vg_engine *e, const uint8_t key[IMAGE_KEY_LEN],
-		     struct scan_db **out);
+		     struct scan_db **out, int *keep_fd);
 /* Writes image atomically as the cache file for key and opens it mapped;
  * takes ownership of image. If writing fails (warned), opens it in memory. */
 vg_status cache_store(const struct vg_engine *e, const uint8_t key[IMAGE_KEY_LEN], uint8_t *image,
-		      size_t len, struct scan_db **out, bool *stored);
+		      size_t len, struct scan_db **out, bool *stored, int *keep_fd);
 
 #endif

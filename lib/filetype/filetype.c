@@ -428,3 +428,16 @@ enum ftype filetype_detect(const uint8_t *h, size_t len)
 		return t;
 	}
 }
+
+enum ftype filetype_detect_with(const struct ftm_magic *m, size_t n, const uint8_t *head,
+				size_t len)
+{
+	/* libclamav types a file from its first CL_FILE_MBUFF_SIZE bytes */
+	size_t avail = len < 1024 ? len : 1024;
+
+	for (size_t i = 0; i < n; i++)
+		if (m[i].offset <= avail && m[i].len <= avail - m[i].offset &&
+		    memcmp(head + m[i].offset, m[i].bytes, m[i].len) == 0)
+			return (enum ftype)m[i].type;
+	return filetype_detect(head, len);
+}

@@ -23,6 +23,20 @@ enum ftype {
 #define FILETYPE_HEAD 36864u
 
 enum ftype filetype_detect(const uint8_t *head, size_t len);
+/* File type magic loaded from .ftm databases (libclamav's "memcmp" entries,
+ * magic type 0): bytes at a fixed offset within the first 1 KiB. */
+struct ftm_magic {
+	uint32_t offset;
+	uint32_t len;
+	const uint8_t *bytes;
+	uint8_t type; /* enum ftype */
+};
+
+/* As filetype_detect, but the entries m[0..n) are tried first, in order;
+ * the first that matches decides (libclamav checks the .ftm entries loaded
+ * last first, before its built-in table). */
+enum ftype filetype_detect_with(const struct ftm_magic *m, size_t n, const uint8_t *head,
+				size_t len);
 /* Bytes ClamAV's typer reads (CL_FILE_MBUFF_SIZE): magic, text class and
  * the HTML/mail tag patterns are decided on these. */
 #define FILETYPE_MAGIC_LEN 1024u

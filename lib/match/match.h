@@ -68,6 +68,7 @@ struct prefilter_stream;
 struct literal {
 	const uint8_t *bytes;
 	uint32_t len;
+	bool nocase; /* ASCII letters match either case (.ldb ::i) */
 };
 
 /* Literal i gets id i. Zero literals is allowed (scans find nothing).
@@ -96,5 +97,45 @@ vg_status prefilter_stream_begin(struct prefilter_stream *s);
 vg_status prefilter_stream_scan(struct prefilter_stream *s, const uint8_t *data, size_t len,
 				prefilter_hit_fn *cb, void *ctx);
 vg_status prefilter_stream_end(struct prefilter_stream *s, prefilter_hit_fn *cb, void *ctx);
+
+/* ---- logical: .ldb expressions and byte-compare subsignatures ---- */
+
+/* Subsignatures of one logical signature (ClamAV's MAX_LDB_SUBSIGS). */
+#define LOGICAL_MAX_SUBS 64u
+
+/* Checks the expression expr[0..len) with ClamAV's grammar and grouping
+ * (no precedence: a top-level chain splits at its first operator, a block
+ * "( ... )" at its last operator one level down). Returns the highest
+ * subsignature index it uses, or -1 with *why set to what is wrong. */
+int logical_check(const char *expr, size_t len, const char **why);
+
+/* Evaluates a checked expression against per-subsignature match counts
+ * (counts[i] for subsignature i). Returns 1 when it holds, 0 when not. */
+int logical_eval(const char *expr, size_t len, const uint32_t counts[LOGICAL_MAX_SUBS]);
+
+/* A byte-compare subsignature: Ref(>>Off#[h|d|a|i][l|b][e]Len#Cmp[,Cmp]). */
+enum bcomp_base { BCOMP_HEX = 1, BCOMP_DEC, BCOMP_AUTO, BCOMP_BIN };
+
+struct bcomp {
+	uint32_t ref;        /* subsignature whose match the offset is relative to */
+	int64_t off;         /* from that match's start; negative for "<<" */
+	uint8_t base;        /* enum bcomp_base */
+	uint8_t little;      /* 'l' */
+	uint8_t exact;       /* 'e' (implied for binary) */
+	uint8_t ncmp;        /* 1 or 2 */
+	uint32_t len;        /* bytes to read */
+	char cmp_op[2];      /* '<' '>' '=' */
+	uint8_t pad[6];
+	int64_t cmp_val[2];
+};
+
+/* Parses the text inside and around the parentheses ("0(>>4#ib2#=80)"); on
+ * failure returns false with *why and *col (0-based in text) set. */
+bool bcomp_parse(const char *text, size_t len, struct bcomp *out, const char **why,
+		 size_t *col);
+
+/* True if the value at ref_start + off in data[0..len) compares as the
+ * subsignature says (every comparison must hold). */
+bool bcomp_check(const struct bcomp *b, const uint8_t *data, size_t len, uint64_t ref_start);
 
 #endif

@@ -74,6 +74,7 @@ static vg_status compile_as_regex(const struct literal *lits, const unsigned *se
 			snprintf(exprs[i] + 4 * j, 5, "\\x%02x", l->bytes[j]);
 		exprs[i][4 * (size_t)l->len] = '\0';
 		ids[i] = sel[i];
+		flags[i] = l->nocase ? HS_FLAG_CASELESS : 0;
 	}
 	if (hs_compile_multi((const char *const *)exprs, flags, ids, (unsigned)n, HS_MODE_STREAM,
 			     NULL, db, &ce) != HS_SUCCESS) {
@@ -107,6 +108,7 @@ static vg_status compile_as_literals(const struct literal *lits, const unsigned 
 		exprs[i] = (const char *)lits[sel[i]].bytes;
 		lens[i] = lits[sel[i]].len;
 		ids[i] = sel[i];
+		flags[i] = lits[sel[i]].nocase ? HS_FLAG_CASELESS : 0;
 	}
 	if (hs_compile_lit_multi(exprs, flags, ids, lens, (unsigned)n, HS_MODE_STREAM, NULL, db,
 				 &ce) != HS_SUCCESS) {

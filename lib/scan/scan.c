@@ -21,7 +21,11 @@
  * patterns before Aho-Corasick-class ones, then by position; then hash
  * matches (MD5, SHA-1, SHA-256; exact size before wildcard size); then, for
  * PE files, section hash matches section by section (what ClamAV's PE
- * scanner does after the body scan).
+ * scanner does after the body scan); then logical signatures (lsig.c): the
+ * layer's own target before target 0, each in load order, and for a
+ * container after what was found inside it. A logical signature is looked
+ * at only when one of its content subsignatures matched (or when it can hold
+ * with none), not on every layer as ClamAV does.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -49,6 +53,7 @@ struct body_state {
 	uint32_t stamp;     /* == scan_ctx.stamp when valid for this scan */
 	uint32_t occ_head;  /* multi-part: list of occurrences (index + 1) */
 	uint32_t nocc;
+	uint32_t nhits;     /* .ldb subsignature: match starts recorded */
 	bool matched;
 	uint64_t start, end; /* of the reported match */
 };
@@ -115,6 +120,11 @@ struct scan_ctx {
 	struct grow occs;     /* struct occ */
 	struct grow pending;  /* struct pending */
 	struct grow found;    /* struct found */
+	struct grow lhits;    /* struct lsig_hit: .ldb content subsignature matches */
+	uint8_t *fold;        /* lower-cased bytes around a hit, for ::i subsignatures */
+	size_t fold_cap;
+	bool lsig_pending;    /* the layer's logical signatures are to be evaluated */
+	const struct scan_input *in;
 	struct grow emitted;  /* uint32_t names reported for the current layer */
 	struct view *view;    /* normalised views, allocated on first use */
 	uint32_t targets;     /* target types matched in the current pass */
@@ -146,6 +156,8 @@ void scan_ctx_free(struct scan_ctx *c)
 	vg_free(c->occs.items);
 	vg_free(c->pending.items);
 	vg_free(c->found.items);
+	vg_free(c->lhits.items);
+	vg_free(c->fold);
 	vg_free(c->emitted.items);
 	view_free(c->view);
 	vg_free(c->view);
@@ -164,6 +176,7 @@ vg_status scan_ctx_new(const struct scan_db *db, struct scan_ctx **out)
 	c->occs.size = sizeof(struct occ);
 	c->pending.size = sizeof(struct pending);
 	c->found.size = sizeof(struct found);
+	c->lhits.size = sizeof(struct lsig_hit);
 	c->emitted.size = sizeof(uint32_t);
 	/* history + one chunk + the forward reach, so a chunk always fits */
 	c->cap = db->max_back + db->max_fwd + 2 * (size_t)VG_SCAN_CHUNK;
@@ -294,6 +307,29 @@ static bool offset_ok(const struct scan_ctx *c, const struct img_body *bs, uint6
 	       start >= lo && start <= hi;
 }
 
+/* A match start of a .ldb content subsignature; the evaluator counts the
+ * distinct ones. */
+static void lsig_hit(struct scan_ctx *c, uint32_t body, uint64_t key, uint64_t start,
+		     uint64_t end)
+{
+	struct body_state *b = body_state(c, body);
+	struct lsig_hit *h;
+
+	if (!b || b->nhits >= VG_MAX_LSIG_OCCURRENCES)
+		return;
+	b->nhits++;
+	h = grow_push(&c->lhits);
+	if (!h) {
+		c->err = VG_ENOMEM;
+		return;
+	}
+	h->lsub = c->db->bodies[body].lsub - 1;
+	h->pad = 0;
+	h->key = key;
+	h->start = start;
+	h->end = end;
+}
+
 struct verify_ctx {
 	struct scan_ctx *c;
 	uint32_t body;
@@ -302,14 +338,9 @@ struct verify_ctx {
 	const struct img_body *bs;
 };
 
-/* The first of ClamAV's scan buffers that holds a match ending at end: they
- * are VG_CLAMAV_WINDOW bytes long and start every clam_step bytes (they
- * overlap by its longest pattern). Matches are reported buffer by buffer. */
 static uint64_t clam_window(const struct scan_db *db, uint64_t end)
 {
-	if (end <= VG_CLAMAV_WINDOW)
-		return 0;
-	return (end - VG_CLAMAV_WINDOW + db->clam_step - 1) / db->clam_step;
+	return scan_db_clam_window(db, end);
 }
 
 static void record_match(struct scan_ctx *c, uint32_t body, uint64_t start, uint64_t end)
@@ -338,14 +369,19 @@ static int on_occurrence(void *ctx, uint64_t start, uint64_t end)
 	if (v->part == 0 && !offset_ok(c, v->bs, start))
 		return 0;
 	if (v->nparts == 1) {
-		record_match(c, v->body, start, end);
-		return 0;
+		if (v->bs->lsub)
+			lsig_hit(c, v->body, start, start, end);
+		else
+			record_match(c, v->body, start, end);
+		return c->err != VG_OK;
 	}
 	b = body_state(c, v->body);
 	if (!b)
 		return 1;
 	if (b->nocc >= VG_MAX_PART_OCCURRENCES * v->nparts)
 		return 1;
+	/* (an .ldb multi-part subsignature keeps its parts here too; its
+	 * chains become hits in resolve_multipart) */
 	o = grow_push(&c->occs);
 	if (!o) {
 		c->err = VG_ENOMEM;
@@ -379,6 +415,39 @@ static bool anchor_offset_possible(const struct scan_ctx *c, const struct part_r
 	return anchor_pos >= lo && first <= hi;
 }
 
+/* ::i subsignatures are compiled in lower case: verify them against a
+ * lower-cased copy of the bytes around the hit. */
+static bool fold_window(struct scan_ctx *c, uint64_t anchor_pos, uint64_t end,
+			struct pattern_window *w)
+{
+	uint64_t lo = anchor_pos > c->db->max_back ? anchor_pos - c->db->max_back : 0;
+	uint64_t hi = end + c->db->max_fwd;
+	size_t n;
+
+	if (lo < c->base)
+		lo = c->base;
+	if (hi > c->base + c->len)
+		hi = c->base + c->len;
+	n = hi > lo ? (size_t)(hi - lo) : 0;
+	if (n > c->fold_cap) {
+		uint8_t *p = vg_realloc(c->fold, n);
+		if (!p) {
+			c->err = VG_ENOMEM;
+			return false;
+		}
+		c->fold = p;
+		c->fold_cap = n;
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint8_t ch = c->buf[lo - c->base + i];
+		c->fold[i] = ch >= 'A' && ch <= 'Z' ? (uint8_t)(ch + 32) : ch;
+	}
+	w->data = c->fold;
+	w->len = n;
+	w->base = lo;
+	return true;
+}
+
 static void verify_hit(struct scan_ctx *c, uint32_t lit, uint64_t end)
 {
 	const struct scan_db *db = c->db;
@@ -393,6 +462,10 @@ static void verify_hit(struct scan_ctx *c, uint32_t lit, uint64_t end)
 	}
 	/* every signature behind this literal has matched already */
 	if (ls->done == nrefs)
+		return;
+	/* refs of one literal agree on case (scandb keeps ::i literals apart) */
+	if (nrefs && db->bodies[db->refs[db->lit_first[lit]].body].nocase &&
+	    !fold_window(c, anchor_pos, end, &w))
 		return;
 	for (uint32_t r = db->lit_first[lit]; r < db->lit_first[lit + 1]; r++) {
 		const struct part_ref *ref = &db->refs[r];
@@ -566,8 +639,12 @@ static void resolve_multipart(struct scan_ctx *c, uint32_t body)
 			nprev = nnext;
 		}
 	}
-	for (size_t i = 0; i < nprev; i++)
-		record_match(c, body, prev[i].start, prev[i].end);
+	for (size_t i = 0; i < nprev; i++) {
+		if (c->db->bodies[body].lsub)
+			lsig_hit(c, body, prev[i].end, prev[i].start, prev[i].end);
+		else
+			record_match(c, body, prev[i].start, prev[i].end);
+	}
 out:
 	vg_free(prev);
 	vg_free(next);
@@ -598,6 +675,8 @@ static int cmp_found(const void *pa, const void *pb)
 	if (a->cls >= CLS_HASH || b->cls >= CLS_HASH) {
 		if (a->cls != b->cls)
 			return a->cls < b->cls ? -1 : 1;
+		if (a->cls == 3)
+			return a->pos < b->pos ? -1 : a->pos > b->pos;
 		if (a->hash_rank != b->hash_rank)
 			return a->hash_rank < b->hash_rank ? -1 : 1;
 		return a->sig < b->sig ? -1 : a->sig > b->sig;
@@ -946,7 +1025,14 @@ struct scan_job {
 	bool stop;               /* nothing more to report or scan */
 	size_t depth;
 	const char *path[VG_MAX_CONTAINER_DEPTH + 1]; /* names of layers 1..depth */
+	uint8_t types[VG_MAX_CONTAINER_DEPTH + 1];    /* enum ftype of layers 0..depth-1 */
 };
+
+/* ---------------------------------------------------------------------- */
+/* Logical signatures                                                      */
+
+static vg_status read_layer(const struct scan_input *in, uint64_t size, uint8_t **out);
+
 
 static void emit(struct scan_job *job, struct vg_match *m)
 {
@@ -971,6 +1057,127 @@ static void emit_heuristic(struct scan_job *job, const char *name)
 	m.kind = VG_SIG_BODY;
 	m.database = "";
 	emit(job, &m);
+}
+
+/* A layer's logical signatures are evaluated after its children are scanned
+ * (libclamav reports a container's logical signatures after what it found
+ * inside it); what they need is kept here meanwhile, since the children
+ * reuse the scan context. */
+struct lsig_later {
+	const struct scan_db *db;
+	struct lsig_hit *hits;
+	size_t nhits;
+	const struct scan_input *in;
+	uint64_t size;
+	enum ftype type;
+	struct exe_info exe;
+	uint8_t *data;        /* the layer read whole, for PCRE / byte compare */
+	bool data_done;
+	uint64_t *found;      /* (target is 0) << 32 | ldb index, of those that held */
+	size_t nfound, capfound;
+};
+
+static vg_status later_bytes(void *ctx, const uint8_t **data, size_t *len)
+{
+	struct lsig_later *lt = ctx;
+
+	if (lt->in->fd < 0) {
+		*data = lt->in->mem;
+		*len = lt->in->mem_len;
+		return VG_OK;
+	}
+	if (!lt->data_done) {
+		vg_status rc = read_layer(lt->in, lt->size, &lt->data);
+		if (rc != VG_OK && rc != VG_EIO)
+			return rc;
+		lt->data_done = true;
+	}
+	*data = lt->data ? lt->data : (const uint8_t *)"";
+	*len = lt->data ? (size_t)lt->size : 0; /* changed under us: nothing to look at */
+	return VG_OK;
+}
+
+static vg_status later_found(void *ctx, uint32_t ldb)
+{
+	struct lsig_later *lt = ctx;
+
+	if (lt->nfound == lt->capfound) {
+		size_t cap = lt->capfound ? lt->capfound * 2 : 8;
+		uint64_t *p = vg_reallocarray(lt->found, cap, sizeof(uint64_t));
+		if (!p)
+			return VG_ENOMEM;
+		lt->found = p;
+		lt->capfound = cap;
+	}
+	/* the layer's own target before target 0 (libclamav evaluates the
+	 * target's root first), each in load order */
+	lt->found[lt->nfound++] = (uint64_t)(lt->db->ldbs[ldb].target == 0) << 32 | ldb;
+	return VG_OK;
+}
+
+static int cmp_u64(const void *pa, const void *pb)
+{
+	uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
+
+	return a < b ? -1 : a > b;
+}
+
+/* Keeps what the layer's logical signatures need. */
+static vg_status lsig_keep(struct scan_ctx *c, const struct scan_input *in, enum ftype type,
+			   struct lsig_later *lt)
+{
+	memset(lt, 0, sizeof(*lt));
+	lt->db = c->db;
+	lt->in = in;
+	lt->size = c->size;
+	lt->type = type;
+	lt->exe = c->exe; /* type_layer parsed it when some signature needs it */
+	if (c->lhits.n) {
+		lt->hits = vg_malloc(c->lhits.n * sizeof(struct lsig_hit));
+		if (!lt->hits)
+			return VG_ENOMEM;
+		memcpy(lt->hits, c->lhits.items, c->lhits.n * sizeof(struct lsig_hit));
+		lt->nhits = c->lhits.n;
+	}
+	return VG_OK;
+}
+
+/* Evaluates (when run) and reports the layer's logical signatures; frees
+ * what lsig_keep kept. */
+static vg_status lsig_finish(struct scan_job *job, struct lsig_later *lt, bool run)
+{
+	const struct scan_db *db = lt->db;
+	struct lsig_layer L;
+	bool exe_done = true;
+	vg_status rc = VG_OK;
+
+	if (run && !job->stop) {
+		memset(&L, 0, sizeof(L));
+		L.size = lt->size;
+		L.type = lt->type;
+		L.exe = &lt->exe;
+		L.exe_done = &exe_done;
+		L.parents = job->types;
+		L.nparents = job->depth;
+		L.data = later_bytes;
+		L.data_ctx = lt;
+		rc = lsig_eval(db, lt->hits, lt->nhits, &L, later_found, lt);
+		if (rc == VG_OK && lt->nfound > 1)
+			qsort(lt->found, lt->nfound, sizeof(uint64_t), cmp_u64);
+		for (size_t i = 0; rc == VG_OK && i < lt->nfound && !job->stop; i++) {
+			uint32_t li = (uint32_t)lt->found[i];
+			struct vg_match m;
+			memset(&m, 0, sizeof(m));
+			m.name = scan_db_str(db, db->ldbs[li].sig);
+			m.kind = VG_SIG_LOGICAL;
+			m.database = db_name_of(db, db->ldbs[li].sig);
+			emit(job, &m);
+		}
+	}
+	vg_free(lt->hits);
+	vg_free(lt->data);
+	vg_free(lt->found);
+	return rc;
 }
 
 /* Records the first limit hit and, when asked to, reports each kind once. */
@@ -1036,7 +1243,9 @@ static vg_status match_layer(struct scan_ctx *c, struct scan_job *job, const str
 		memset(c->lits, 0, (db->nlits ? db->nlits : 1) * sizeof(struct lit_state));
 		c->stamp = 1;
 	}
-	c->touched.n = c->occs.n = c->pending.n = c->found.n = 0;
+	c->touched.n = c->occs.n = c->pending.n = c->found.n = c->lhits.n = 0;
+	c->lsig_pending = false;
+	c->in = in;
 	c->base = 0;
 	c->len = 0;
 	c->eof = false;
@@ -1096,7 +1305,7 @@ static vg_status match_layer(struct scan_ctx *c, struct scan_job *job, const str
 		if (pos == 0 && !view) {
 			c->head_len = got < FILETYPE_HEAD ? got : FILETYPE_HEAD;
 			memcpy(c->head, chunk, c->head_len);
-			c->type = filetype_detect(c->head, c->head_len);
+			c->type = scan_db_type(c->db, c->head, c->head_len); /* .ftm first */
 			c->targets |= filetype_targets(c->type);
 			type_layer(c, in);
 		}
@@ -1173,6 +1382,9 @@ static vg_status match_layer(struct scan_ctx *c, struct scan_job *job, const str
 			if (rc != VG_OK)
 				return rc;
 		}
+		/* logical signatures come after body and hash matches, and after
+		 * what is inside the layer: scan_layer evaluates them */
+		c->lsig_pending = c->db->nldbs && !*allowlisted && (allmatch || c->found.n == 0);
 	}
 	if (c->found.n)
 		qsort(c->found.items, c->found.n, sizeof(struct found), cmp_found);
@@ -1232,6 +1444,8 @@ struct child_ctx {
 	struct scan_ctx *c;
 	struct scan_job *job;
 	enum ftype parent_type;
+	uint64_t parent_size;
+	bool parent_newc;     /* a cpio container in the "070701" format (CL_TYPE_CPIO_NEWC) */
 	uint64_t max_child;
 	bool filesize_bound; /* max_child comes from max_filesize, not the budget */
 	bool encrypted_alerted; /* once per container, whichever unpacker saw it */
@@ -1240,6 +1454,8 @@ struct child_ctx {
 };
 
 static vg_status scan_layer(struct scan_ctx *c, struct scan_job *job, const struct scan_input *in);
+static vg_status scan_children(struct scan_ctx *c, struct scan_job *job, const struct scan_input *in,
+			       enum ftype type, uint64_t size);
 
 static const char *encrypted_name(enum ftype t)
 {
@@ -1252,6 +1468,53 @@ static const char *encrypted_name(enum ftype t)
 }
 
 static vg_status child_scan(struct child_ctx *cc, const struct unpack_child *ch);
+
+static vg_status on_cdb(void *ctx, uint32_t i)
+{
+	struct child_ctx *cc = ctx;
+	const struct scan_db *db = cc->c->db;
+	struct vg_match m;
+
+	if (cc->job->stop)
+		return VG_OK;
+	memset(&m, 0, sizeof(m));
+	m.name = scan_db_str(db, db->cdbs[i].sig);
+	m.kind = VG_SIG_CONTAINER;
+	m.database = db_name_of(db, db->cdbs[i].sig);
+	emit(cc->job, &m);
+	return VG_OK;
+}
+
+/* .cdb signatures on an entry's metadata, before the entry is scanned, for
+ * the container types libclamav checks them on (cli_matchmeta callers). */
+static vg_status check_cdb(struct child_ctx *cc, const struct unpack_child *ch)
+{
+	struct cdb_entry e;
+
+	if (!cc->c->db->ncdbs)
+		return VG_OK;
+	switch (cc->parent_type) {
+	case FT_ZIP: case FT_RAR: case FT_7Z: case FT_CAB: case FT_TAR: case FT_CPIO: case FT_ARJ:
+	case FT_MAIL:
+		break;
+	default:
+		return VG_OK;
+	}
+	e.ctype = (uint8_t)cc->parent_type;
+	/* vigil types every cpio as CPIO_NEWC; libclamav tells the others apart */
+	if (cc->parent_type == FT_CPIO && !cc->parent_newc)
+		e.ctype = LDB_TYPE_ANY - 1;
+	e.csize = cc->parent_size;
+	e.name = ch->name;
+	e.size = ch->len;
+	e.encrypted = ch->encrypted;
+	/* libclamav numbers 7z and cab entries from 0, mail parts not at all
+	 * (0), the others from 1 */
+	e.pos = cc->parent_type == FT_MAIL ? 0
+		: cc->parent_type == FT_7Z || cc->parent_type == FT_CAB ? cc->index - 1
+								: cc->index;
+	return cdb_match(cc->c->db, &e, on_cdb, cc);
+}
 
 static vg_status on_child(void *ctx, const struct unpack_child *ch)
 {
@@ -1279,6 +1542,11 @@ static vg_status child_scan(struct child_ctx *cc, const struct unpack_child *ch)
 		hit_limit(job, VG_LIMIT_FILES);
 		return VG_ELIMIT;
 	}
+	rc = check_cdb(cc, ch);
+	if (rc != VG_OK)
+		return rc;
+	if (job->stop)
+		return VG_ELIMIT;
 	if (ch->encrypted && (job->opts->flags & VG_SCAN_ALERT_ENCRYPTED) && !cc->encrypted_alerted) {
 		cc->encrypted_alerted = true;
 		emit_heuristic(job, encrypted_name(cc->parent_type));
@@ -1405,16 +1673,11 @@ static vg_status scan_layer(struct scan_ctx *c, struct scan_job *job, const stru
 {
 	const struct vg_limits *lim = &job->opts->limits;
 	uint64_t size = in->fd >= 0 ? in->size : in->mem_len;
-	unpacker_fn *unp[3];
-	size_t nunp;
 	enum ftype type;
-	struct unpack_input uin;
-	struct child_ctx cc;
-	uint8_t *owned = NULL;
-	bool allowlisted;
+	bool allowlisted, have_lt = false;
+	struct lsig_later lt;
 	vg_status rc;
 
-	memset(&cc, 0, sizeof(cc));
 	if (job->depth > lim->max_recursion) {
 		hit_limit(job, VG_LIMIT_RECURSION);
 		return VG_OK;
@@ -1433,9 +1696,44 @@ static vg_status scan_layer(struct scan_ctx *c, struct scan_job *job, const stru
 		return rc;
 	type = c->type;
 	size = c->size; /* what was read: the file may have shrunk */
-	rc = scan_views(c, job, in, type, size);
-	if (rc != VG_OK || job->stop)
-		return rc;
+	job->types[job->depth] = (uint8_t)type;
+	/* the raw layer's logical signatures: kept before the normalised views
+	 * (which reuse the scan context) and reported after what is inside the
+	 * layer, as clamscan reports them (a PDF's before, observed with
+	 * clamav-testfiles) */
+	if (c->lsig_pending) {
+		rc = lsig_keep(c, in, type, &lt);
+		have_lt = true;
+	}
+	if (rc == VG_OK)
+		rc = scan_views(c, job, in, type, size);
+	if (rc == VG_OK && !job->stop && have_lt && type == FT_PDF) {
+		have_lt = false;
+		rc = lsig_finish(job, &lt, true);
+	}
+	if (rc == VG_OK && !job->stop)
+		rc = scan_children(c, job, in, type, size);
+	if (have_lt) {
+		vg_status rc2 = lsig_finish(job, &lt, rc == VG_OK);
+		if (rc == VG_OK)
+			rc = rc2;
+	}
+	return rc;
+}
+
+/* The layer's children, through the unpackers for its type. */
+static vg_status scan_children(struct scan_ctx *c, struct scan_job *job, const struct scan_input *in,
+			       enum ftype type, uint64_t size)
+{
+	const struct vg_limits *lim = &job->opts->limits;
+	unpacker_fn *unp[3];
+	size_t nunp;
+	struct unpack_input uin;
+	struct child_ctx cc;
+	uint8_t *owned = NULL;
+	vg_status rc = VG_OK;
+
+	memset(&cc, 0, sizeof(cc));
 	nunp = unpackers_for(type, unp);
 	if (nunp == 0)
 		return VG_OK;
@@ -1456,6 +1754,8 @@ static vg_status scan_layer(struct scan_ctx *c, struct scan_job *job, const stru
 	cc.c = c;
 	cc.job = job;
 	cc.parent_type = type;
+	cc.parent_size = uin.len;
+	cc.parent_newc = c->head_len >= 6 && memcmp(c->head, "070701", 6) == 0;
 	for (size_t i = 0; i < nunp && !job->stop; i++) {
 		uint64_t left = lim->max_scansize ? lim->max_scansize - job->sum.bytes_scanned : UINT64_MAX;
 		struct unpack_sink sink;

@@ -31,6 +31,8 @@ uint64_t scan_db_signature_count(const struct scan_db *db);
 size_t scan_db_db_count(const struct scan_db *db);
 void scan_db_db_info(const struct scan_db *db, size_t i, struct vg_db_info *out);
 const uint8_t *scan_db_key(const struct scan_db *db);
+/* The whole image (what a cache file holds). */
+void scan_db_image(const struct scan_db *db, const uint8_t **bytes, size_t *len);
 /* The load notices stored in the image, '\n'-separated. */
 const char *scan_db_notices(const struct scan_db *db, size_t *len);
 

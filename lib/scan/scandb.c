@@ -9,7 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <regex.h>
 #include <sys/mman.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 
 #include "scan/scan_db.h"
 
@@ -21,6 +25,7 @@ struct lit_build {
 	uint32_t len;
 	uint32_t body;
 	uint32_t part;
+	bool nocase;
 };
 
 static int cmp_lit(const void *pa, const void *pb)
@@ -29,6 +34,8 @@ static int cmp_lit(const void *pa, const void *pb)
 	uint32_t n = a->len < b->len ? a->len : b->len;
 	int c = memcmp(a->bytes, b->bytes, n);
 
+	if (a->nocase != b->nocase)
+		return a->nocase ? 1 : -1;
 	if (c)
 		return c;
 	if (a->len != b->len)
@@ -140,10 +147,13 @@ static vg_status write_bodies(struct sigset *set, struct image_writer *w, struct
 		ib[i].off_n = bs->off.n;
 		ib[i].off_shift = bs->off.shift;
 		ib[i].off_section = bs->off.section;
+		ib[i].lsub = bs->lsub;
+		ib[i].nocase = bs->nocase;
 		ib[i].target = bs->target;
 		/* ClamAV sends plain patterns of target 0, and of target 1 at a
-		 * fixed offset, to Boyer-Moore; the rest to Aho-Corasick */
-		ib[i].bm_class = pattern_is_plain(bs->pat) &&
+		 * fixed offset, to Boyer-Moore; the rest (and .ldb subsignatures)
+		 * to Aho-Corasick */
+		ib[i].bm_class = !bs->lsub && pattern_is_plain(bs->pat) &&
 				 (bs->target == SIG_TARGET_ANY ||
 				  (bs->target == SIG_TARGET_PE && bs->off.kind != SIG_OFF_ANY &&
 				   !bs->off.floating));
@@ -191,6 +201,7 @@ static vg_status write_bodies(struct sigset *set, struct image_writer *w, struct
 			lb[k].len = pi.anchor_len;
 			lb[k].body = (uint32_t)i;
 			lb[k].part = j;
+			lb[k].nocase = VEC_AT(bodies, struct body_sig, i)->nocase;
 		}
 	}
 	/* Equal anchors share one literal: many signatures start alike. */
@@ -208,10 +219,11 @@ static vg_status write_bodies(struct sigset *set, struct image_writer *w, struct
 		struct part_ref *ref = &refs[i];
 		uint32_t post;
 
-		if (i == 0 || lb[i].len != lb[i - 1].len ||
+		if (i == 0 || lb[i].len != lb[i - 1].len || lb[i].nocase != lb[i - 1].nocase ||
 		    memcmp(lb[i].bytes, lb[i - 1].bytes, lb[i].len) != 0) {
 			lits[nlits].bytes = lb[i].bytes;
 			lits[nlits].len = lb[i].len;
+			lits[nlits].nocase = lb[i].nocase;
 			lit_len[nlits] = lb[i].len;
 			lit_first[nlits] = (uint32_t)i;
 			nlits++;
@@ -253,6 +265,148 @@ out:
 	vg_free(lit_len);
 	vg_free(lit_post);
 	vg_free(lits);
+	return rc;
+}
+
+static uint32_t add_text(struct buf *text, const char *str, size_t len, vg_status *rc)
+{
+	size_t off = text->len;
+
+	if (*rc == VG_OK && off > UINT32_MAX - len - 1)
+		*rc = VG_ELIMIT;
+	if (*rc == VG_OK)
+		*rc = buf_append(text, str, len);
+	if (*rc == VG_OK)
+		*rc = buf_append(text, "", 1);
+	return (uint32_t)off;
+}
+
+/* Logical signatures: their records, subsignatures, texts and the list of
+ * those evaluated on every layer. */
+static vg_status write_ldbs(struct sigset *set, struct image_writer *w, uint32_t *exe_needs)
+{
+	size_t n = set->ldbs.n, ns = set->lsubs.n, nalways = 0;
+	struct img_ldb *il = vg_calloc(n + 1, sizeof(*il));
+	struct img_lsub *is = vg_calloc(ns + 1, sizeof(*is));
+	uint32_t *always = vg_calloc(n + 1, sizeof(uint32_t));
+	struct buf text;
+	vg_status rc = VG_OK;
+
+	buf_init(&text, UINT32_MAX);
+	if (!il || !is || !always) {
+		rc = VG_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n && rc == VG_OK; i++) {
+		const struct ldb_sig *l = VEC_AT(&set->ldbs, struct ldb_sig, i);
+		size_t elen = strlen(l->expr);
+		il[i].sig = VEC_AT(&set->sigs, struct sig, l->sig)->name;
+		il[i].expr = add_text(&text, l->expr, elen, &rc);
+		il[i].expr_len = (uint32_t)elen;
+		il[i].first_sub = l->first_sub;
+		il[i].nsubs = l->nsubs;
+		il[i].target = l->target;
+		il[i].flags = (uint8_t)((l->has_fsize ? LDBF_FSIZE : 0) | (l->has_ep ? LDBF_EP : 0) |
+					(l->has_nos ? LDBF_NOS : 0) |
+					(l->has_container ? LDBF_CONTAINER : 0) |
+					(l->always ? LDBF_ALWAYS : 0));
+		il[i].container = l->container;
+		il[i].ninter = l->ninter;
+		memcpy(il[i].inter, l->inter, sizeof(il[i].inter));
+		memcpy(il[i].fsize, l->fsize, sizeof(il[i].fsize));
+		memcpy(il[i].ep, l->ep, sizeof(il[i].ep));
+		memcpy(il[i].nos, l->nos, sizeof(il[i].nos));
+		if (l->always)
+			always[nalways++] = (uint32_t)i;
+		/* the scan driver parses executable headers only when asked */
+		if (l->has_ep || l->has_nos)
+			*exe_needs |= EXE_NEED_OFFSETS;
+		for (uint32_t k = 0; k < l->nsubs; k++)
+			is[l->first_sub + k].ldb = (uint32_t)i;
+	}
+	for (size_t i = 0; i < ns && rc == VG_OK; i++) {
+		const struct ldb_sub *sb = VEC_AT(&set->lsubs, struct ldb_sub, i);
+		is[i].kind = sb->kind;
+		is[i].pcre_global = sb->pcre_global;
+		is[i].pcre_rolling = sb->pcre_rolling;
+		is[i].pcre_encompass = sb->pcre_encompass;
+		is[i].pcre_opts = sb->pcre_opts;
+		is[i].off_kind = sb->off.kind;
+		is[i].off_section = sb->off.section;
+		is[i].off_n = sb->off.n;
+		is[i].off_shift = sb->off.shift;
+		is[i].bc = sb->bc;
+		if (sb->off.kind >= SIG_OFF_EP_PLUS)
+			*exe_needs |= EXE_NEED_OFFSETS;
+		if (sb->kind == LSUB_PCRE) {
+			is[i].trigger_len = (uint32_t)strlen(sb->trigger);
+			is[i].trigger = add_text(&text, sb->trigger, is[i].trigger_len, &rc);
+			is[i].regex_len = (uint32_t)strlen(sb->regex);
+			is[i].regex = add_text(&text, sb->regex, is[i].regex_len, &rc);
+		}
+	}
+	if (rc == VG_OK)
+		rc = image_add(w, SEC_LDBS, il, n * sizeof(*il));
+	if (rc == VG_OK)
+		rc = image_add(w, SEC_LSUBS, is, ns * sizeof(*is));
+	if (rc == VG_OK) {
+		size_t nc = set->cdbs.n;
+		struct img_cdb *ic = vg_calloc(nc + 1, sizeof(*ic));
+		if (!ic)
+			rc = VG_ENOMEM;
+		for (size_t i = 0; i < nc && rc == VG_OK; i++) {
+			const struct cdb_sig *c = VEC_AT(&set->cdbs, struct cdb_sig, i);
+			ic[i].sig = VEC_AT(&set->sigs, struct sig, c->sig)->name;
+			ic[i].ctype = c->ctype;
+			ic[i].encrypted = c->encrypted;
+			memcpy(ic[i].csize, c->csize, sizeof(ic[i].csize));
+			memcpy(ic[i].fsize, c->fsize, sizeof(ic[i].fsize));
+			memcpy(ic[i].filepos, c->filepos, sizeof(ic[i].filepos));
+			ic[i].re = UINT32_MAX;
+			if (c->name_re) {
+				ic[i].re_len = (uint32_t)strlen(c->name_re);
+				ic[i].re = add_text(&text, c->name_re, ic[i].re_len, &rc);
+			}
+		}
+		if (rc == VG_OK)
+			rc = image_add(w, SEC_CDBS, ic, nc * sizeof(*ic));
+		vg_free(ic);
+	}
+	if (rc == VG_OK) {
+		size_t nf = set->ftms.n, nbytes = 0;
+		struct img_ftm *fm = vg_calloc(nf + 1, sizeof(*fm));
+		uint8_t *bytes = NULL;
+		for (size_t i = 0; i < nf; i++)
+			nbytes += VEC_AT(&set->ftms, struct ftm_sig, i)->len;
+		bytes = vg_malloc(nbytes + 1);
+		if (!fm || !bytes)
+			rc = VG_ENOMEM;
+		nbytes = 0;
+		for (size_t i = 0; i < nf && rc == VG_OK; i++) {
+			const struct ftm_sig *m = VEC_AT(&set->ftms, struct ftm_sig, i);
+			fm[i].offset = m->offset;
+			fm[i].len = m->len;
+			fm[i].type = m->type;
+			fm[i].bytes = nbytes;
+			memcpy(bytes + nbytes, m->bytes, m->len);
+			nbytes += m->len;
+		}
+		if (rc == VG_OK)
+			rc = image_add(w, SEC_FTM, fm, nf * sizeof(*fm));
+		if (rc == VG_OK)
+			rc = image_add(w, SEC_FTM_BYTES, bytes, nbytes);
+		vg_free(fm);
+		vg_free(bytes);
+	}
+	if (rc == VG_OK)
+		rc = image_add(w, SEC_LTEXT, text.data, text.len);
+	if (rc == VG_OK)
+		rc = image_add(w, SEC_LALWAYS, always, nalways * sizeof(uint32_t));
+out:
+	buf_free(&text);
+	vg_free(il);
+	vg_free(is);
+	vg_free(always);
 	return rc;
 }
 
@@ -305,6 +459,8 @@ vg_status scan_db_compile(struct sigset *set, const uint8_t key[IMAGE_KEY_LEN],
 			prefilter_thread(&job);
 	}
 	if (rc == VG_OK)
+		rc = write_ldbs(set, &w, &info.exe_needs);
+	if (rc == VG_OK)
 		rc = hashidx_write(set->hashes.items, set->hashes.n, &w, SEC_HASHES);
 	if (rc == VG_OK)
 		rc = hashidx_write(set->fps.items, set->fps.n, &w, SEC_FPS);
@@ -343,14 +499,127 @@ void scan_db_free(struct scan_db *db)
 	if (!db)
 		return;
 	prefilter_free(db->pf);
+	if (db->pcre)
+		for (size_t i = 0; i < db->nlsubs; i++)
+			pcre2_code_free(db->pcre[i]);
+	vg_free(db->pcre);
+	vg_free(db->ftm);
+	if (db->cdb_re) {
+		regex_t *re = db->cdb_re;
+		for (size_t i = 0; i < db->ncdbs; i++)
+			if (db->cdbs[i].re != UINT32_MAX)
+				regfree(&re[i]);
+		vg_free(re);
+	}
 	vg_free(db->owned);
 	if (db->map)
 		munmap(db->map, db->map_len);
 	vg_free(db);
 }
 
+void scan_db_image(const struct scan_db *db, const uint8_t **bytes, size_t *len)
+{
+	*bytes = db->img.base;
+	*len = db->img.len;
+}
+
 #define SECTION(id, elem, ptr, count)                                                      \
 	(image_section(&db->img, (id), (elem), &p, &len) && ((ptr) = p, (count) = len / (elem), 1))
+
+static bool text_ok(const struct scan_db *db, uint32_t off, uint32_t len)
+{
+	return off <= db->ltext_len && len < db->ltext_len - off && db->ltext[off + len] == '\0';
+}
+
+/* File type magic: a table for the typer, the last loaded first. */
+static vg_status open_ftm(struct scan_db *db, const struct img_ftm *fm, size_t n,
+			  const uint8_t *bytes, size_t nbytes)
+{
+	if (!n)
+		return VG_OK;
+	db->ftm = vg_calloc(n, sizeof(*db->ftm));
+	if (!db->ftm)
+		return VG_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct img_ftm *m = &fm[n - 1 - i];
+		if (m->bytes > nbytes || m->len > nbytes - m->bytes || m->type >= FT_COUNT)
+			return VG_EFORMAT;
+		db->ftm[i].offset = m->offset;
+		db->ftm[i].len = m->len;
+		db->ftm[i].bytes = bytes + m->bytes;
+		db->ftm[i].type = m->type;
+	}
+	db->nftm = n;
+	return VG_OK;
+}
+
+/* Container signatures: regexes compiled (a failure leaves the regex
+ * unusable; its entry is then marked as matching nothing). */
+static vg_status open_cdbs(struct scan_db *db)
+{
+	regex_t *re;
+
+	if (!db->ncdbs)
+		return VG_OK;
+	re = vg_calloc(db->ncdbs, sizeof(regex_t));
+	if (!re)
+		return VG_ENOMEM;
+	for (size_t i = 0; i < db->ncdbs; i++) {
+		const struct img_cdb *c = &db->cdbs[i];
+		if (c->sig >= db->names_len || (c->re != UINT32_MAX && !text_ok(db, c->re, c->re_len))) {
+			db->cdb_re = re;
+			db->ncdbs = i; /* what was compiled gets freed */
+			return VG_EFORMAT;
+		}
+		if (c->re != UINT32_MAX &&
+		    regcomp(&re[i], db->ltext + c->re, REG_EXTENDED | REG_NOSUB) != 0) {
+			db->cdb_re = re;
+			db->ncdbs = i;
+			return VG_EFORMAT;
+		}
+	}
+	db->cdb_re = re;
+	return VG_OK;
+}
+
+/* Logical signatures: every index and text in range; PCREs compiled. */
+static vg_status open_ldbs(struct scan_db *db)
+{
+	for (size_t i = 0; i < db->nldbs; i++) {
+		const struct img_ldb *l = &db->ldbs[i];
+		if (l->sig >= db->names_len || l->first_sub > db->nlsubs ||
+		    l->nsubs > db->nlsubs - l->first_sub || l->nsubs > LOGICAL_MAX_SUBS ||
+		    !text_ok(db, l->expr, l->expr_len) || l->ninter > LDB_MAX_INTERMEDIATES)
+			return VG_EFORMAT;
+	}
+	for (size_t i = 0; i < db->nalways; i++)
+		if (db->always[i] >= db->nldbs)
+			return VG_EFORMAT;
+	if (db->nlsubs) {
+		db->pcre = vg_calloc(db->nlsubs, sizeof(void *));
+		if (!db->pcre)
+			return VG_ENOMEM;
+	}
+	for (size_t i = 0; i < db->nlsubs; i++) {
+		const struct img_lsub *s = &db->lsubs[i];
+		int err;
+		PCRE2_SIZE erroff;
+
+		if (s->ldb >= db->nldbs || s->kind < LSUB_CONTENT || s->kind > LSUB_BCOMP ||
+		    s->off_kind > SIG_OFF_SL ||
+		    (s->kind == LSUB_BCOMP && s->bc.ref >= db->ldbs[s->ldb].nsubs))
+			return VG_EFORMAT;
+		if (s->kind != LSUB_PCRE)
+			continue;
+		if (!text_ok(db, s->trigger, s->trigger_len) || !text_ok(db, s->regex, s->regex_len))
+			return VG_EFORMAT;
+		db->pcre[i] = pcre2_compile((PCRE2_SPTR)(db->ltext + s->regex), s->regex_len,
+					    s->pcre_opts, &err, &erroff, NULL);
+		if (!db->pcre[i])
+			return VG_EFORMAT;
+	}
+	return VG_OK;
+}
 
 static vg_status check_bodies(struct scan_db *db)
 {
@@ -359,7 +628,8 @@ static vg_status check_bodies(struct scan_db *db)
 		if (b->pat_off > db->patterns_len || b->pat_len > db->patterns_len - b->pat_off ||
 		    b->pat_off % 8 || b->sig >= db->names_len || b->part_first > db->nmetas ||
 		    b->nparts > db->nmetas - b->part_first || b->nparts == 0 ||
-		    b->off_kind > SIG_OFF_SL || b->target >= SIG_TARGET_COUNT)
+		    b->off_kind > SIG_OFF_SL || b->target >= SIG_TARGET_COUNT || b->lsub > db->nlsubs ||
+		    (b->lsub && db->lsubs[b->lsub - 1].kind != LSUB_CONTENT))
 			return VG_EFORMAT;
 	}
 	for (size_t i = 0; i < db->nrefs; i++) {
@@ -429,6 +699,13 @@ vg_status scan_db_open(const uint8_t *image, size_t ilen, bool own, void *map, s
 	    !image_section(&db->img, SEC_PATTERNS, 0, &p, &db->patterns_len))
 		goto fail;
 	db->patterns = p;
+	if (!SECTION(SEC_LDBS, sizeof(struct img_ldb), db->ldbs, db->nldbs) ||
+	    !SECTION(SEC_LSUBS, sizeof(struct img_lsub), db->lsubs, db->nlsubs) ||
+	    !SECTION(SEC_LALWAYS, sizeof(uint32_t), db->always, db->nalways) ||
+	    !SECTION(SEC_CDBS, sizeof(struct img_cdb), db->cdbs, db->ncdbs) ||
+	    !image_section(&db->img, SEC_LTEXT, 0, &p, &db->ltext_len))
+		goto fail;
+	db->ltext = p;
 	db->nlits = info->nlits;
 	db->exe_needs = info->exe_needs;
 	db->max_back = (size_t)info->max_back;
@@ -438,7 +715,24 @@ vg_status scan_db_open(const uint8_t *image, size_t ilen, bool own, void *map, s
 				: 1;
 	if (info->max_back > (1u << 30) || info->max_fwd > (1u << 30))
 		goto fail;
-	rc = check_bodies(db);
+	rc = open_ldbs(db);
+	if (rc == VG_OK)
+		rc = open_cdbs(db);
+	if (rc == VG_OK) {
+		const struct img_ftm *fm;
+		const void *fb;
+		size_t nfm, nfb;
+		if (!image_section(&db->img, SEC_FTM, sizeof(struct img_ftm), &p, &len) ||
+		    !image_section(&db->img, SEC_FTM_BYTES, 0, &fb, &nfb))
+			rc = VG_EFORMAT;
+		else {
+			fm = p;
+			nfm = len / sizeof(struct img_ftm);
+			rc = open_ftm(db, fm, nfm, fb, nfb);
+		}
+	}
+	if (rc == VG_OK)
+		rc = check_bodies(db);
 	if (rc != VG_OK)
 		goto fail;
 	rc = VG_EFORMAT;

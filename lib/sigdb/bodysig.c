@@ -69,12 +69,10 @@ static bool scan_u32(const char *s, size_t len, size_t *pos, uint32_t *out)
 	return true;
 }
 
-enum offset_class { OFFC_PLAIN, OFFC_EXE, OFFC_SPECIAL };
-
 /* Parses the offset field. OFFC_EXE: EP/section relative (targets 1, 6, 9
  * only); OFFC_SPECIAL: VI and $n$ macros. *floating is set for ",shift". */
-static bool parse_offset(const struct field *f, struct sig_offset *off, enum offset_class *cls,
-			 bool *floating)
+bool sigdb_parse_offset(const struct field *f, struct sig_offset *off, enum offset_class *cls,
+			bool *floating)
 {
 	const char *s = f->s;
 	size_t len = f->len, comma;
@@ -197,7 +195,7 @@ static vg_status load_line(struct sigset *s, const struct db_text *t, const char
 	}
 	if (f[0].len == 0)
 		return sigdb_fail(s, VG_EFORMAT, t->path, lineno, 0, "empty signature name");
-	if (!parse_offset(&f[2], &off, &cls, &floating))
+	if (!sigdb_parse_offset(&f[2], &off, &cls, &floating))
 		return sigdb_fail(s, VG_EFORMAT, t->path, lineno, f[2].col,
 				  "bad offset '%.*s': expected *, n, n,m, EOF-n, EP+n, EP-n, Sx+n, SEx, SL+n, VI or $n$",
 				  (int)(f[2].len > 40 ? 40 : f[2].len), f[2].s);

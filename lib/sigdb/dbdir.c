@@ -18,7 +18,7 @@ enum db_kind {
 	DBK_UNSUPPORTED, /* a ClamAV format this version does not read yet */
 	DBK_BYTECODE,    /* .cbc: never run, by decision (DESIGN.md) */
 	DBK_HASH, DBK_HASH_PUA, DBK_FP, DBK_NDB, DBK_NDB_PUA, DBK_IGN, DBK_IGN2,
-	DBK_MDB, DBK_MDB_PUA, DBK_IMP,
+	DBK_MDB, DBK_MDB_PUA, DBK_IMP, DBK_LDB, DBK_LDB_PUA, DBK_CDB, DBK_FTM,
 	DBK_CVD, DBK_CLD, DBK_CUD /* containers: members go through the same dispatch */
 };
 
@@ -30,14 +30,13 @@ struct ext_kind {
 static const struct ext_kind exts[] = {
 	{".hdb", DBK_HASH}, {".hsb", DBK_HASH}, {".hdu", DBK_HASH_PUA}, {".hsu", DBK_HASH_PUA},
 	{".fp", DBK_FP}, {".sfp", DBK_FP}, {".ndb", DBK_NDB}, {".ndu", DBK_NDB_PUA},
+	{".ldb", DBK_LDB}, {".ldu", DBK_LDB_PUA},
 	{".ign2", DBK_IGN2}, {".ign", DBK_IGN},
 	{".cvd", DBK_CVD}, {".cld", DBK_CLD}, {".cud", DBK_CUD},
 	{".mdb", DBK_MDB}, {".msb", DBK_MDB}, {".mdu", DBK_MDB_PUA}, {".msu", DBK_MDB_PUA},
-	{".imp", DBK_IMP},
-	/* ClamAV formats still to come (logical, ...) */
-	{".ldb", DBK_UNSUPPORTED},
-	{".ldu", DBK_UNSUPPORTED}, {".cdb", DBK_UNSUPPORTED}, {".cbc", DBK_BYTECODE},
-	{".ftm", DBK_UNSUPPORTED}, {".cfg", DBK_UNSUPPORTED}, {".crb", DBK_UNSUPPORTED},
+	{".imp", DBK_IMP}, {".cdb", DBK_CDB}, {".ftm", DBK_FTM},
+	/* ClamAV formats still to come; bytecode never (DESIGN.md) */
+	{".cbc", DBK_BYTECODE}, {".cfg", DBK_UNSUPPORTED}, {".crb", DBK_UNSUPPORTED},
 	{".cat", DBK_UNSUPPORTED}, {".idb", DBK_UNSUPPORTED}, {".pdb", DBK_UNSUPPORTED},
 	{".wdb", DBK_UNSUPPORTED}, {".gdb", DBK_UNSUPPORTED}, {".yar", DBK_UNSUPPORTED},
 	{".yara", DBK_UNSUPPORTED}, {".pwdb", DBK_UNSUPPORTED}, {".db", DBK_UNSUPPORTED},
@@ -64,13 +63,15 @@ static const char *base_name(const char *path)
 }
 
 struct snapshot {
-	size_t names, sigs, bodies, hashes, fps, sections, imports, ignores, dbs;
+	size_t names, sigs, bodies, hashes, fps, sections, imports, ignores, dbs, ldbs, lsubs, cdbs,
+		ftms;
 };
 
 static struct snapshot take_snapshot(const struct sigset *s)
 {
 	struct snapshot sn = {s->names.len, s->sigs.n, s->bodies.n, s->hashes.n,
-			      s->fps.n, s->sections.n, s->imports.n, s->ignores.n, s->dbs.n};
+			      s->fps.n, s->sections.n, s->imports.n, s->ignores.n, s->dbs.n, s->ldbs.n,
+			      s->lsubs.n, s->cdbs.n, s->ftms.n};
 	return sn;
 }
 
@@ -80,6 +81,9 @@ static void roll_back(struct sigset *s, const struct snapshot *sn)
 		pattern_free(VEC_AT(&s->bodies, struct body_sig, i)->pat);
 	for (size_t i = sn->ignores; i < s->ignores.n; i++)
 		vg_free(VEC_AT(&s->ignores, struct ignore_entry, i)->name);
+	sigdb_free_ldbs(s, sn->ldbs, sn->lsubs);
+	sigdb_free_cdbs(s, sn->cdbs);
+	sigdb_free_ftms(s, sn->ftms);
 	for (size_t i = sn->dbs; i < s->dbs.n; i++) {
 		vg_free(VEC_AT(&s->dbs, struct db_record, i)->path);
 		vg_free(VEC_AT(&s->dbs, struct db_record, i)->name);
@@ -204,6 +208,10 @@ static vg_status load_text(struct sigset *s, const char *path, const char *conta
 	case DBK_FP: rc = sigdb_load_hash(s, &t, HASHFILE_FP); break;
 	case DBK_NDB:
 	case DBK_NDB_PUA: rc = sigdb_load_ndb(s, &t); break;
+	case DBK_LDB:
+	case DBK_LDB_PUA: rc = sigdb_load_ldb(s, &t); break;
+	case DBK_CDB: rc = sigdb_load_cdb(s, &t); break;
+	case DBK_FTM: rc = sigdb_load_ftm(s, &t); break;
 	case DBK_IGN: rc = sigdb_load_ign(s, &t, true); break;
 	case DBK_IGN2: rc = sigdb_load_ign(s, &t, false); break;
 	case DBK_MDB:
@@ -214,7 +222,8 @@ static vg_status load_text(struct sigset *s, const char *path, const char *conta
 	if (rc != VG_OK)
 		return rc;
 	rec = VEC_AT(&s->dbs, struct db_record, db);
-	if (rec->deferred > before.deferred)
+	if (rec->deferred > before.deferred && kind != DBK_LDB && kind != DBK_LDB_PUA &&
+	    kind != DBK_CDB && kind != DBK_FTM) /* those loaders tell why */
 		vg_log(s->log, VG_LOG_NOTICE,
 		       "%s: %llu signature(s) kept for later: their target types (other than 0, 1, "
 		       "6 and 9) or offsets (VI, $n$) need parsing that vigil %s does not do yet",
@@ -261,7 +270,8 @@ static vg_status load_member(void *ctx, const char *name, const uint8_t *data, s
 			(const char *)data, len, NULL, NULL);
 		return VG_OK;
 	}
-	if ((k == DBK_HASH_PUA || k == DBK_NDB_PUA || k == DBK_MDB_PUA) && !mc->s->detect_pua) {
+	if ((k == DBK_HASH_PUA || k == DBK_NDB_PUA || k == DBK_MDB_PUA || k == DBK_LDB_PUA) &&
+	    !mc->s->detect_pua) {
 		mc->npua++;
 		observe(mc->s, mc->container, name, DBFILE_PUA_SKIPPED, (const char *)data, len, NULL,
 			NULL);
@@ -347,6 +357,7 @@ static vg_status load_file(struct sigset *s, const char *path, enum db_kind kind
 	case DBK_HASH_PUA:
 	case DBK_NDB_PUA:
 	case DBK_MDB_PUA:
+	case DBK_LDB_PUA:
 		if (!s->detect_pua) {
 			vg_log(s->log, VG_LOG_DEBUG, "%s: PUA database, loaded only with --detect-pua", path);
 			observe(s, NULL, base_name(path), DBFILE_PUA_SKIPPED, NULL, 0, NULL, NULL);
@@ -505,7 +516,7 @@ static vg_status load_dir(struct sigset *s, const char *path, bool require_db)
 	}
 	if (rc == VG_OK && require_db && nloaded == 0)
 		rc = sigdb_fail(s, VG_ENODB, path, 0, 0,
-				"no supported database files found (expected .hdb .hsb .ndb .mdb .imp .fp .sfp .ign2 ...)");
+				"no supported database files found (expected .hdb .hsb .ndb .ldb .mdb .imp .fp .sfp .ign2 ...)");
 out:
 	for (size_t i = 0; i < n; i++)
 		vg_free(names[i]);
@@ -530,6 +541,6 @@ vg_status sigset_load(struct sigset *s, const char *path, bool require_db)
 	if (k == DBK_UNKNOWN)
 		return sigdb_fail(s, VG_EFORMAT, path, 0, 0,
 				  "unknown database type: the extension must be one of ClamAV's "
-				  "(.hdb .hsb .ndb .mdb .imp .fp .sfp .ign2 ...)");
+				  "(.hdb .hsb .ndb .ldb .mdb .imp .fp .sfp .ign2 ...)");
 	return load_file(s, path, k, &loaded);
 }

@@ -41,6 +41,10 @@ void sigset_init(struct sigset *s, uint32_t flevel, bool detect_pua, const struc
 	buf_init(&s->names, UINT32_MAX);
 	vec_init(&s->sigs, sizeof(struct sig));
 	vec_init(&s->bodies, sizeof(struct body_sig));
+	vec_init(&s->ldbs, sizeof(struct ldb_sig));
+	vec_init(&s->cdbs, sizeof(struct cdb_sig));
+	vec_init(&s->ftms, sizeof(struct ftm_sig));
+	vec_init(&s->lsubs, sizeof(struct ldb_sub));
 	vec_init(&s->hashes, sizeof(struct hash_entry));
 	vec_init(&s->fps, sizeof(struct hash_entry));
 	vec_init(&s->sections, sizeof(struct hash_entry));
@@ -58,6 +62,9 @@ void sigset_free(struct sigset *s)
 		pattern_free(VEC_AT(&s->bodies, struct body_sig, i)->pat);
 	for (size_t i = 0; i < s->ignores.n; i++)
 		vg_free(VEC_AT(&s->ignores, struct ignore_entry, i)->name);
+	sigdb_free_ldbs(s, 0, 0);
+	sigdb_free_cdbs(s, 0);
+	sigdb_free_ftms(s, 0);
 	for (size_t i = 0; i < s->dbs.n; i++) {
 		vg_free(VEC_AT(&s->dbs, struct db_record, i)->path);
 		vg_free(VEC_AT(&s->dbs, struct db_record, i)->name);
@@ -65,6 +72,10 @@ void sigset_free(struct sigset *s)
 	buf_free(&s->names);
 	vec_free(&s->sigs);
 	vec_free(&s->bodies);
+	vec_free(&s->ldbs);
+	vec_free(&s->cdbs);
+	vec_free(&s->ftms);
+	vec_free(&s->lsubs);
 	vec_free(&s->hashes);
 	vec_free(&s->fps);
 	vec_free(&s->sections);
@@ -168,6 +179,12 @@ bool sigdb_flevel_ok(const struct sigset *s, const struct field *fmin, const str
 vg_status sigdb_each_line(struct sigset *s, const struct db_text *t, bool empty_ok,
 			  sigdb_line_fn *fn, void *arg)
 {
+	return sigdb_each_line_max(s, t, empty_ok, VG_MAX_LINE_LEN, fn, arg);
+}
+
+vg_status sigdb_each_line_max(struct sigset *s, const struct db_text *t, bool empty_ok,
+			      uint32_t max_line, sigdb_line_fn *fn, void *arg)
+{
 	struct line_iter it;
 	const char *line;
 	size_t len;
@@ -178,9 +195,9 @@ vg_status sigdb_each_line(struct sigset *s, const struct db_text *t, bool empty_
 	while (line_iter_next(&it, &line, &len)) {
 		if (len && line[0] == '#')
 			continue;
-		if (len >= VG_MAX_LINE_LEN)
-			return sigdb_fail(s, VG_EFORMAT, t->path, it.lineno, VG_MAX_LINE_LEN - 1,
-					  "line longer than %u bytes", VG_MAX_LINE_LEN - 1);
+		if (len >= max_line)
+			return sigdb_fail(s, VG_EFORMAT, t->path, it.lineno, max_line - 1,
+					  "line longer than %u bytes", max_line - 1);
 		counted = false;
 		rc = fn(s, t, line, len, it.lineno, arg, &counted);
 		if (rc != VG_OK)

@@ -28,6 +28,14 @@ struct sig_offset {
 	uint64_t shift; /* start may be anywhere in [at, at + shift] */
 };
 
+enum offset_class { OFFC_PLAIN, OFFC_EXE, OFFC_SPECIAL };
+
+/* Parses a ClamAV offset field (*, n, n,m, EOF-n, EP+n, EP-n, Sx+n, SEx,
+ * SL+n, VI, $n$). OFFC_EXE: relative to an executable's layout (targets 1,
+ * 6, 9 only; VI leaves off unset); OFFC_SPECIAL: $n$ macros. *floating is
+ * set for ",shift". False if the field is malformed. */
+bool sigdb_parse_offset(const struct field *f, struct sig_offset *off, enum offset_class *cls,
+			bool *floating);
 /* ClamAV's target types that vigil matches body signatures for. */
 enum sig_target { SIG_TARGET_ANY = 0, SIG_TARGET_PE = 1, SIG_TARGET_ELF = 6, SIG_TARGET_MACHO = 9 };
 #define SIG_TARGET_COUNT 15u /* ClamAV's CLI_MTARGETS: targets are 0..14 */
@@ -45,6 +53,74 @@ struct body_sig {
 	uint8_t target;      /* ClamAV target type 0..14 (enum sig_target names the executable ones; filetype_targets) */
 	struct sig_offset off;
 	struct pattern *pat; /* owned */
+	uint32_t lsub;       /* 1 + index into sigset.lsubs for a .ldb subsignature; 0: reported itself */
+	bool nocase;         /* .ldb ::i: pattern and anchor are lower case, data is folded */
+};
+
+#define LDB_TYPE_ANY 0xffu  /* CL_TYPE_ANY in Container / Intermediates / .cdb */
+
+/* ---- container metadata signatures (.cdb) ---- */
+
+#define CDB_ANY UINT32_MAX /* '*' in a range */
+
+struct cdb_sig {
+	uint32_t sig;
+	uint8_t ctype;        /* enum ftype of the container, or LDB_TYPE_ANY for '*' */
+	uint8_t encrypted;    /* 0, 1, or 2 for '*' */
+	uint32_t csize[2];    /* container size range; CDB_ANY */
+	uint32_t fsize[2];    /* real (uncompressed) size range; CDB_ANY */
+	uint32_t filepos[2];  /* position in the container, from 1; CDB_ANY */
+	char *name_re;        /* owned; POSIX extended regex on the entry name, NULL for '*' */
+};
+
+/* ---- file type magic (.ftm), magic type 0 ---- */
+
+struct ftm_sig {
+	uint32_t offset;
+	uint32_t len;
+	uint8_t *bytes;   /* owned */
+	uint8_t type;     /* enum ftype */
+};
+
+/* A CL_TYPE_ name (ClamAV's list) as an enum ftype, LDB_TYPE_ANY for
+ * CL_TYPE_ANY, TYPE_UNSUPPORTED when vigil's file typer never produces that
+ * type, or TYPE_UNKNOWN when ClamAV does not know the name either. */
+enum { TYPE_UNKNOWN = -1, TYPE_UNSUPPORTED = -2 };
+int sigdb_type_code(const char *s, size_t n);
+
+/* ---- logical signatures (.ldb) ---- */
+
+enum lsub_kind { LSUB_CONTENT = 1, LSUB_PCRE, LSUB_BCOMP };
+
+/* One subsignature. Content ones are body_sig entries pointing back here
+ * (one, or two for ::wa); PCRE and byte-compare ones run after the body
+ * scan, when their trigger holds. */
+struct ldb_sub {
+	uint8_t kind;
+	uint8_t pcre_global;    /* g: count every match */
+	uint8_t pcre_rolling;   /* r: unanchored from the offset */
+	uint8_t pcre_encompass; /* e: the match stays inside offset .. offset + shift */
+	uint32_t pcre_opts;     /* PCRE2 compile options (i s m x A E U) */
+	char *trigger;          /* owned; PCRE: expression over earlier subsignatures */
+	char *regex;            /* owned; PCRE */
+	struct sig_offset off;  /* PCRE */
+	struct bcomp bc;        /* byte compare */
+};
+
+#define LDB_MAX_INTERMEDIATES 16u
+
+struct ldb_sig {
+	uint32_t sig;
+	char *expr;           /* owned */
+	uint32_t first_sub;   /* index into sigset.lsubs */
+	uint32_t nsubs;
+	uint8_t target;
+	bool has_fsize, has_ep, has_nos, has_container;
+	bool always;          /* true with no subsignature matched: evaluate on every layer */
+	uint8_t container;    /* enum ftype or LDB_TYPE_ANY */
+	uint8_t ninter;
+	uint8_t inter[LDB_MAX_INTERMEDIATES]; /* outermost first; enum ftype or LDB_TYPE_ANY */
+	uint32_t fsize[2], ep[2], nos[2];
 };
 
 struct ignore_entry {
@@ -105,6 +181,10 @@ struct sigset {
 	struct buf names;        /* NUL-terminated names */
 	struct vec sigs;         /* struct sig */
 	struct vec bodies;       /* struct body_sig */
+	struct vec ldbs;         /* struct ldb_sig */
+	struct vec cdbs;         /* struct cdb_sig */
+	struct vec ftms;         /* struct ftm_sig */
+	struct vec lsubs;        /* struct ldb_sub */
 	struct vec hashes;       /* struct hash_entry, value = sig index */
 	struct vec fps;          /* struct hash_entry of .fp/.sfp, value unused */
 	struct vec sections;     /* struct hash_entry of .mdb/.msb/.mdu/.msu, size = section size */
@@ -151,6 +231,15 @@ enum hash_file_kind {
 
 vg_status sigdb_load_hash(struct sigset *s, const struct db_text *t, enum hash_file_kind kind);
 vg_status sigdb_load_ndb(struct sigset *s, const struct db_text *t);
+vg_status sigdb_load_ldb(struct sigset *s, const struct db_text *t);
+vg_status sigdb_load_cdb(struct sigset *s, const struct db_text *t);
+vg_status sigdb_load_ftm(struct sigset *s, const struct db_text *t);
+/* Frees what logical signatures from index ldb_from and subsignatures from
+ * sub_from own, and drops them from the set. */
+void sigdb_free_ldbs(struct sigset *s, size_t ldb_from, size_t sub_from);
+/* The same for container signatures from index from. */
+void sigdb_free_cdbs(struct sigset *s, size_t from);
+void sigdb_free_ftms(struct sigset *s, size_t from);
 /* PE section hashes: SectionSize:Hash:Name[:MinFL[:MaxFL]] */
 vg_status sigdb_load_mdb(struct sigset *s, const struct db_text *t);
 /* PE import table hashes: Hash:Size:Name[:MinFL[:MaxFL]] */
@@ -169,6 +258,10 @@ typedef vg_status sigdb_line_fn(struct sigset *s, const struct db_text *t, const
 				size_t len, uint32_t lineno, void *arg, bool *counted);
 vg_status sigdb_each_line(struct sigset *s, const struct db_text *t, bool empty_ok,
 			  sigdb_line_fn *fn, void *arg);
+
+/* The same with another line limit (.ldb lines may be longer). */
+vg_status sigdb_each_line_max(struct sigset *s, const struct db_text *t, bool empty_ok,
+			      uint32_t max_line, sigdb_line_fn *fn, void *arg);
 
 /* Helpers for loaders. */
 vg_status sigdb_fail(struct sigset *s, vg_status rc, const char *path, uint32_t line,

@@ -121,7 +121,7 @@ static void hit_change_damage(void **state)
 	(void)state;
 	snprintf(path, sizeof(path), "%s/a.ndb", dbdir);
 	write_file(path, "Cache.One:0:*:6f6e652d6d61726b\n");
-	snprintf(path, sizeof(path), "%s/later.ldb", dbdir); /* unsupported: one notice */
+	snprintf(path, sizeof(path), "%s/later.cbc", dbdir); /* not supported (bytecode): one notice */
 	write_file(path, "x\n");
 
 	notices = 0;

@@ -21,6 +21,7 @@
 #include "databases.h"
 #include "output.h"
 #include "quarantine.h"
+#include "worker_client.h"
 
 struct pattern_list {
 	regex_t *re;
@@ -69,6 +70,12 @@ struct scan_config {
 	unsigned threads;
 	char *cache_dir;      /* NULL: the default folder */
 	int no_cache;
+	/* sandboxed workers */
+	uint64_t worker_deadline_ms;
+	int worker_deadline_set;
+	unsigned worker_files;   /* 0: the default */
+	int insecure_no_sandbox; /* workers without their sandbox */
+	int insecure_in_process; /* no workers at all */
 	/* acting on detections */
 	enum scan_action action;
 	char *action_dir;     /* --move=DIR, --copy=DIR */
@@ -123,6 +130,7 @@ struct record {
 	/* results of REC_SCAN */
 	enum vg_status status;
 	int scan_errno;
+	char failure[160];  /* a scan worker failed: why ("" otherwise) */
 	struct vg_scan_summary summary;
 	struct match_copy *matches;
 	size_t match_count;
@@ -138,6 +146,7 @@ struct scan_state {
 	struct vg_scan_options scan_opts;
 	struct vt_output *out;
 	struct pipeline *pipe;
+	struct vw_pool *workers; /* NULL: --insecure-in-process */
 	dev_t proc_dev;     /* device of /proc, 0 when unknown */
 	int have_proc_dev;
 	/* ancestors of the folder being walked, for symlink loops */

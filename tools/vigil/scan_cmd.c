@@ -120,6 +120,14 @@ static const char scan_usage[] =
 	"      --alert-exceeds-max[=yes/no]  report Heuristics.Limits.Exceeded.* when a\n"
 	"                               limit stops a scan\n"
 	"\n"
+	"Sandbox (files are parsed only in sandboxed vigil-worker processes):\n"
+	"      --worker-deadline=MS     kill a worker still on one file after MS\n"
+	"                               milliseconds (default: --max-scantime + 10000;\n"
+	"                               0 = none); the file is reported as an error\n"
+	"      --worker-files=N         start a fresh worker after N files (10000)\n"
+	"      --insecure-no-sandbox    run workers without their sandbox (logged)\n"
+	"      --insecure-in-process    parse files in this process, no worker (logged)\n"
+	"\n"
 	"  -j, --threads=N              scanning threads (default: online CPUs)\n"
 	"  -V, --version                print the version\n"
 	"  -h, --help                   print this help\n"
@@ -154,7 +162,11 @@ enum {
 	OPT_MOVE,
 	OPT_COPY,
 	OPT_REMOVE,
-	OPT_QUARANTINE_DIR
+	OPT_QUARANTINE_DIR,
+	OPT_WORKER_DEADLINE,
+	OPT_WORKER_FILES,
+	OPT_INSECURE_NO_SANDBOX,
+	OPT_INSECURE_IN_PROCESS
 };
 
 static const char short_opts[] = ":hVd:rizol:j:";
@@ -198,6 +210,10 @@ static const struct option long_opts[] = {
 	{ "copy", required_argument, NULL, OPT_COPY },
 	{ "remove", optional_argument, NULL, OPT_REMOVE },
 	{ "quarantine-dir", required_argument, NULL, OPT_QUARANTINE_DIR },
+	{ "worker-deadline", required_argument, NULL, OPT_WORKER_DEADLINE },
+	{ "worker-files", required_argument, NULL, OPT_WORKER_FILES },
+	{ "insecure-no-sandbox", no_argument, NULL, OPT_INSECURE_NO_SANDBOX },
+	{ "insecure-in-process", no_argument, NULL, OPT_INSECURE_IN_PROCESS },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -310,6 +326,24 @@ static int apply_option(struct scan_args *a, int c, const char *arg)
 		return 0;
 	case OPT_NO_SUMMARY:
 		cfg->no_summary = 1;
+		return 0;
+	case OPT_WORKER_DEADLINE:
+		if (vt_parse_count(arg, UINT64_MAX / 2, &v) != 0)
+			return bad_value("worker-deadline", arg,
+					 "expected milliseconds; 0 means no deadline");
+		cfg->worker_deadline_ms = v;
+		cfg->worker_deadline_set = 1;
+		return 0;
+	case OPT_WORKER_FILES:
+		if (vt_parse_count(arg, UINT32_MAX, &v) != 0 || v == 0)
+			return bad_value("worker-files", arg, "expected a number of files, at least 1");
+		cfg->worker_files = (unsigned)v;
+		return 0;
+	case OPT_INSECURE_NO_SANDBOX:
+		cfg->insecure_no_sandbox = 1;
+		return 0;
+	case OPT_INSECURE_IN_PROCESS:
+		cfg->insecure_in_process = 1;
 		return 0;
 	case OPT_EXCLUDE:
 		append_str(&a->exclude.text, &a->exclude.count, arg);
@@ -743,6 +777,37 @@ static int build_engine(struct scan_state *s, struct vg_engine_options *eo)
 	return 0;
 }
 
+/* The sandboxed workers every file is parsed in (worker_client.h). */
+static int start_workers(struct scan_state *s)
+{
+	const struct scan_config *cfg = s->cfg;
+	struct vw_pool_config wc;
+	char err[512];
+
+	if (cfg->insecure_in_process) {
+		vt_msg(s->out, VT_MSG_WARNING, 1,
+		       "--insecure-in-process: files are parsed inside vigil itself, with no sandbox");
+		return 0;
+	}
+	if (cfg->insecure_no_sandbox)
+		vt_msg(s->out, VT_MSG_WARNING, 1,
+		       "--insecure-no-sandbox: scan workers run without their sandbox");
+	memset(&wc, 0, sizeof(wc));
+	wc.insecure_no_sandbox = cfg->insecure_no_sandbox;
+	wc.files_per_worker = cfg->worker_files;
+	wc.engine_flags = cfg->detect_pua ? VG_ENGINE_DETECT_PUA : 0;
+	wc.prestart = cfg->threads;
+	if (cfg->worker_deadline_set)
+		wc.deadline_ms = cfg->worker_deadline_ms;
+	else if (cfg->limits.max_scantime_ms != 0)
+		wc.deadline_ms = cfg->limits.max_scantime_ms + VW_DEADLINE_GRACE_MS;
+	if (vw_pool_new(s->engine, &wc, &s->workers, err, sizeof(err)) != 0) {
+		vt_msg(s->out, VT_MSG_ERROR, 1, "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
 /* Walk, scan and report; returns the exit status. */
 static int run_scan(struct scan_state *s)
 {
@@ -762,10 +827,16 @@ static int run_scan(struct scan_state *s)
 		s->have_proc_dev = 1;
 	}
 
+	if (start_workers(s) != 0) {
+		finish_totals(s);
+		return 2;
+	}
 	s->pipe = pipeline_start(s, cfg->threads, ring_capacity(cfg->threads));
 	scan_walk_arguments(s);
 	pipeline_finish(s->pipe);
 	s->pipe = NULL;
+	vw_pool_free(s->workers);
+	s->workers = NULL;
 
 	finish_totals(s);
 	rc = exit_status(s);

@@ -3,6 +3,7 @@
  * and the summary (main thread), as clamscan's text or as JSON lines.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -79,13 +80,22 @@ out:
 
 void scan_work_record(struct scan_state *s, struct record *r)
 {
-	if (r->is_stdin) {
+	if (s->workers != NULL) {
+		r->status = vw_scan(s->workers, r->is_stdin ? STDIN_FILENO : r->fd, r->is_stdin,
+				    &s->scan_opts, copy_match, r, &r->summary, &r->scan_errno,
+				    r->failure, sizeof(r->failure));
+		if (r->is_stdin) {
+			r->size = r->summary.bytes_read;
+			return;
+		}
+	} else if (r->is_stdin) {
 		scan_stdin(s, r);
 		return;
+	} else {
+		errno = 0;
+		r->status = vg_scan_fd(s->engine, r->fd, &s->scan_opts, copy_match, r, &r->summary);
+		r->scan_errno = errno;
 	}
-	errno = 0;
-	r->status = vg_scan_fd(s->engine, r->fd, &s->scan_opts, copy_match, r, &r->summary);
-	r->scan_errno = errno;
 	/* Acting on a detection works on the very file scanned: record_free()
 	 * closes it once reported. */
 	if (s->cfg->action == ACT_NONE) {
@@ -151,6 +161,10 @@ static const char *kind_name(enum vg_sig_kind k)
 		return "pe-section";
 	case VG_SIG_PE_IMPORT:
 		return "pe-import";
+	case VG_SIG_LOGICAL:
+		return "logical";
+	case VG_SIG_CONTAINER:
+		return "container";
 	}
 	return "other";
 }
@@ -166,7 +180,9 @@ static size_t shown_matches(const struct scan_state *s, const struct record *r)
 /* The error text of a failed scan, in the form "<what>[: <errno text>]". */
 static void scan_error_text(const struct record *r, char *buf, size_t len)
 {
-	if (r->status == VG_EIO && r->scan_errno != 0)
+	if (r->failure[0] != '\0')
+		snprintf(buf, len, "%s", r->failure);
+	else if (r->status == VG_EIO && r->scan_errno != 0)
 		snprintf(buf, len, "%s: %s", vg_status_str(r->status), strerror(r->scan_errno));
 	else
 		snprintf(buf, len, "%s", vg_status_str(r->status));

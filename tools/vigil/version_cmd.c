@@ -10,6 +10,7 @@
 #include "config.h"
 #include "databases.h"
 #include "output.h"
+#include "worker_client.h"
 
 /* A database older than this draws a warning. */
 #define STALE_AFTER_SECONDS (7 * 24 * 3600)
@@ -17,10 +18,10 @@
 static const char version_usage[] =
 	"Usage: vigil version [options]\n"
 	"\n"
-	"Print the versions of vigil and of the engine, and every database that\n"
-	"'vigil scan' would load with the same options, with its version, build\n"
-	"date and signature counts. Warns when the newest database is more than\n"
-	"7 days old.\n"
+	"Print the versions of vigil and of the engine, the sandbox layers a scan\n"
+	"worker achieves on this machine, and every database that 'vigil scan'\n"
+	"would load with the same options, with its version, build date and\n"
+	"signature counts. Warns when the newest database is more than 7 days old.\n"
 	"\n"
 	"  -d, --database=FILE/DIR   inspect this database instead of the defaults\n"
 	"      --config-file=FILE    read settings from FILE (default " VIGIL_DEFAULT_CONFIG ")\n"
@@ -84,6 +85,42 @@ out:
 	vt_db_settings_free(&dbs);
 	vt_config_free(&conf);
 	return e;
+}
+
+/* "Sandbox: <layers>" from a real worker started on an empty engine: what
+ * `vigil scan` gets on this machine. */
+static void print_sandbox(void)
+{
+	struct vg_engine_options eo;
+	struct vg_engine *e = NULL;
+	struct vw_pool_config wc;
+	struct vw_pool *pool = NULL;
+	struct vw_layers layers;
+	char path[4096], text[512], err[512];
+
+	if (vw_find_worker(path, sizeof(path)) != 0) {
+		printf("Scan worker: not found (vigil scan cannot scan)\n");
+		return;
+	}
+	printf("Scan worker: %s\n", path);
+	vg_engine_options_init(&eo);
+	if (vg_engine_new(&eo, &e) != VG_OK || vg_engine_compile(e) != VG_OK) {
+		printf("Sandbox: unknown (cannot start an engine)\n");
+		goto out;
+	}
+	memset(&wc, 0, sizeof(wc));
+	wc.worker_path = path;
+	if (vw_pool_new(e, &wc, &pool, err, sizeof(err)) != 0) {
+		/* e.g. without seccomp: scans refuse, and this says why */
+		printf("Sandbox: not usable: %s\n", err);
+		goto out;
+	}
+	vw_pool_layers(pool, &layers);
+	vw_layers_describe(&layers, text, sizeof(text));
+	printf("Sandbox: %s\n", text);
+out:
+	vw_pool_free(pool);
+	vg_engine_unref(e);
 }
 
 int print_version_line(const char *config_path, int config_required, char *const *db_paths,
@@ -158,6 +195,7 @@ int cmd_version(int argc, char **argv)
 	printf("vigil %s\n", VG_VERSION_STRING);
 	printf("Engine: libvigil %s\n", vg_version());
 	printf("FLEVEL: %u\n", (unsigned)VG_FLEVEL);
+	print_sandbox();
 	fflush(stdout);
 
 	vt_output_init(&o, stdout, stderr);

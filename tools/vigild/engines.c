@@ -13,12 +13,24 @@
 
 #include "log.h"
 #include "output.h"
+#include "worker_client.h"
+
+/* Workers idle this long are stopped (a quiet daemon holds no worker). */
+#define VD_WORKER_IDLE_MS 2000u
+
+/* The worker pool of one engine: it holds that engine's compiled database,
+ * so it lives and goes with it. */
+struct vd_workers {
+	struct vw_pool *pool;
+	unsigned refs; /* guarded by g.mu */
+};
 
 static struct {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	const struct vd_settings *settings;
 	struct vg_engine *current;
+	struct vd_workers *workers; /* of current */
 	uint64_t fingerprint;  /* of the files the current engine was built from */
 	uint64_t generation;
 	int running;           /* a reload thread exists */
@@ -180,13 +192,91 @@ out:
 	return e;
 }
 
-void vd_engines_init(const struct vd_settings *s, struct vg_engine *first)
+/* Workers for engine e; NULL (logged) when they cannot start or would run
+ * without seccomp (unless InsecureNoSandbox). */
+static struct vd_workers *start_workers(const struct vd_settings *s, struct vg_engine *e)
 {
+	struct vd_workers *w = calloc(1, sizeof(*w));
+	struct vw_pool_config wc;
+	struct vw_layers layers;
+	char err[512], text[512];
+
+	if (w == NULL) {
+		vd_log(VD_LOG_ERROR, "Can't start the scan workers: out of memory");
+		return NULL;
+	}
+	memset(&wc, 0, sizeof(wc));
+	wc.insecure_no_sandbox = s->insecure_no_sandbox;
+	wc.files_per_worker = s->worker_files;
+	wc.engine_flags = s->detect_pua ? VG_ENGINE_DETECT_PUA : 0;
+	wc.prestart = s->max_threads;
+	wc.idle_ms = VD_WORKER_IDLE_MS;
+	if (s->worker_deadline_set)
+		wc.deadline_ms = s->worker_deadline_ms;
+	else if (s->limits.max_scantime_ms != 0)
+		wc.deadline_ms = s->limits.max_scantime_ms + VW_DEADLINE_GRACE_MS;
+	if (vw_pool_new(e, &wc, &w->pool, err, sizeof(err)) != 0) {
+		vd_log(VD_LOG_ERROR, "%s", err);
+		free(w);
+		return NULL;
+	}
+	vw_pool_layers(w->pool, &layers);
+	vw_layers_describe(&layers, text, sizeof(text));
+	vd_log(VD_LOG_INFO, "Scan workers: sandbox %s.", text);
+	w->refs = 1;
+	return w;
+}
+
+static void workers_unref(struct vd_workers *w)
+{
+	int last;
+
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&g.mu);
+	last = --w->refs == 0;
+	pthread_mutex_unlock(&g.mu);
+	if (last) {
+		vw_pool_free(w->pool);
+		free(w);
+	}
+}
+
+int vd_engines_init(const struct vd_settings *s, struct vg_engine *first)
+{
+	struct vd_workers *w = start_workers(s, first);
+
+	if (w == NULL) {
+		vg_engine_unref(first);
+		return -1;
+	}
 	pthread_mutex_lock(&g.mu);
 	g.settings = s;
 	g.current = first;
+	g.workers = w;
 	g.fingerprint = fingerprint(s);
 	pthread_mutex_unlock(&g.mu);
+	return 0;
+}
+
+void vd_engine_acquire_scan(struct vd_scan_engine *out)
+{
+	pthread_mutex_lock(&g.mu);
+	out->engine = vg_engine_ref(g.current);
+	out->ref = g.workers;
+	if (out->ref != NULL)
+		out->ref->refs++;
+	out->workers = out->ref != NULL ? out->ref->pool : NULL;
+	pthread_mutex_unlock(&g.mu);
+}
+
+void vd_engine_release_scan(struct vd_scan_engine *se)
+{
+	vg_engine_unref(se->engine);
+	workers_unref(se->ref);
+	se->engine = NULL;
+	se->workers = NULL;
+	se->ref = NULL;
 }
 
 struct vg_engine *vd_engine_acquire(void)
@@ -207,21 +297,34 @@ static void *reload_main(void *arg)
 		struct vg_engine *e;
 
 		vd_log(VD_LOG_INFO, "Reading databases (reload).");
+		struct vd_workers *w = NULL;
+
 		e = vd_engine_build(g.settings);
+		if (e != NULL) {
+			w = start_workers(g.settings, e);
+			if (w == NULL) {
+				vg_engine_unref(e);
+				e = NULL;
+			}
+		}
 		pthread_mutex_lock(&g.mu);
 		if (e != NULL && !g.stopping) {
 			struct vg_engine *old = g.current;
+			struct vd_workers *old_workers = g.workers;
 			g.current = e;
+			g.workers = w;
 			g.fingerprint = fp;
 			g.generation++;
 			pthread_mutex_unlock(&g.mu);
 			/* Scans in flight hold their own references. */
 			vg_engine_unref(old);
+			workers_unref(old_workers);
 			vd_log(VD_LOG_INFO, "Database correctly reloaded.");
 			pthread_mutex_lock(&g.mu);
 		} else if (e != NULL) {
 			pthread_mutex_unlock(&g.mu);
 			vg_engine_unref(e);
+			workers_unref(w);
 			pthread_mutex_lock(&g.mu);
 		} else {
 			vd_log(VD_LOG_WARNING, "Database reload failed, keeping the previous instance.");
@@ -303,6 +406,7 @@ int vd_engines_reloading(void)
 void vd_engines_shutdown(void)
 {
 	struct vg_engine *e;
+	struct vd_workers *w;
 
 	pthread_mutex_lock(&g.mu);
 	g.stopping = 1;
@@ -314,6 +418,9 @@ void vd_engines_shutdown(void)
 	}
 	e = g.current;
 	g.current = NULL;
+	w = g.workers;
+	g.workers = NULL;
 	pthread_mutex_unlock(&g.mu);
 	vg_engine_unref(e);
+	workers_unref(w);
 }

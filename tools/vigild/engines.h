@@ -22,14 +22,29 @@
  * errors are logged; returns NULL on failure. */
 struct vg_engine *vd_engine_build(const struct vd_settings *s);
 
-/* Installs the first engine (reference transferred). */
-void vd_engines_init(const struct vd_settings *s, struct vg_engine *first);
+/* Installs the first engine (reference transferred) and starts its
+ * sandboxed scan workers; -1 (logged) when they cannot start, or would run
+ * without seccomp and InsecureNoSandbox is not set. A reload starts new
+ * workers for the new engine and fails the same way (the old engine stays). */
+int vd_engines_init(const struct vd_settings *s, struct vg_engine *first);
 
 /* Stops a reload in progress (waits for it) and drops the engine. */
 void vd_engines_shutdown(void);
 
 /* A reference to the current engine; release with vg_engine_unref(). */
 struct vg_engine *vd_engine_acquire(void);
+
+/* The current engine and the worker pool that scans with it, taken
+ * together; release with vd_engine_release_scan(). */
+struct vd_workers;
+struct vw_pool;
+struct vd_scan_engine {
+	struct vg_engine *engine;
+	struct vw_pool *workers;
+	struct vd_workers *ref;
+};
+void vd_engine_acquire_scan(struct vd_scan_engine *out);
+void vd_engine_release_scan(struct vd_scan_engine *se);
 
 /* Ask for a reload (why is logged); requests made while one runs are folded
  * into one more reload after it. */

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,6 +29,7 @@
 #include "engines.h"
 #include "action.h"
 #include "log.h"
+#include "worker_client.h"
 
 #define VD_MAX_MATCHES 256u /* ALLMATCHSCAN lines per file */
 
@@ -82,6 +84,7 @@ struct scanner {
 	struct vd_daemon *d;
 	struct vd_conn *c;
 	const struct vd_settings *s;
+	struct vd_scan_engine se; /* the engine and its sandboxed workers */
 	struct vg_engine *e;
 	struct vg_scan_options opts;
 	unsigned id;
@@ -97,7 +100,8 @@ static void scanner_init(struct scanner *sc, struct vd_daemon *d, struct vd_conn
 	sc->s = d->s;
 	sc->id = id;
 	sc->term = term;
-	sc->e = vd_engine_acquire();
+	vd_engine_acquire_scan(&sc->se);
+	sc->e = sc->se.engine;
 	vg_scan_options_init(sc->e, &sc->opts);
 	sc->opts.limits = d->s->limits;
 	sc->opts.flags = (allmatch ? VG_SCAN_ALLMATCH : 0u) |
@@ -106,8 +110,54 @@ static void scanner_init(struct scanner *sc, struct vd_daemon *d, struct vd_conn
 
 static void scanner_done(struct scanner *sc)
 {
-	vg_engine_unref(sc->e);
+	vd_engine_release_scan(&sc->se);
 	sc->e = NULL;
+}
+
+/* Every file is parsed in a sandboxed worker; failure says why a worker
+ * failed ("" otherwise). */
+static enum vg_status scan_in_worker(struct scanner *sc, int fd, struct matches *ms,
+				     struct vg_scan_summary *sum, int *err, char *failure,
+				     size_t failure_len)
+{
+	return vw_scan(sc->se.workers, fd, 0, &sc->opts, on_match, ms, sum, err, failure,
+		       failure_len);
+}
+
+/* A descriptor of data in memory for a worker: a sealed memfd. */
+static int memory_fd(const unsigned char *mem, size_t len)
+{
+	int fd = memfd_create("vigild-stream", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	size_t done = 0;
+
+	if (fd < 0)
+		return -1;
+	while (done < len) {
+		ssize_t n = write(fd, mem + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			close(fd);
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0 ||
+	    lseek(fd, 0, SEEK_SET) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* A read-only descriptor of the same file, at offset 0 (the spool file is
+ * open for writing; the worker gets no write access). */
+static int read_only_fd(int fd)
+{
+	char proc[64];
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	return open(proc, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 }
 
 enum result { R_CLEAN, R_FOUND, R_ERROR, R_DENIED, R_SKIPPED };
@@ -116,8 +166,13 @@ enum result { R_CLEAN, R_FOUND, R_ERROR, R_DENIED, R_SKIPPED };
  * "fd[N]"); log_name is what the log says (clamd: instream(peer)). */
 static enum result report(struct scanner *sc, const char *name, const char *log_name,
 			  enum vg_status st, int err, const struct vg_scan_summary *sum,
-			  struct matches *ms, unsigned *found)
+			  struct matches *ms, unsigned *found, const char *failure)
 {
+	if (failure != NULL && failure[0] != '\0') {
+		vd_conn_reply(sc->c, sc->id, sc->term, 1, "%s: %s ERROR", name, failure);
+		vd_log(VD_LOG_ERROR, "%s: %s ERROR", log_name, failure);
+		return R_ERROR;
+	}
 	if (st != VG_OK) {
 		const char *what = error_text(st, err);
 		vd_conn_reply(sc->c, sc->id, sc->term, 1, "%s: %s ERROR", name, what);
@@ -154,6 +209,7 @@ static enum result scan_file(struct scanner *sc, int dfd, const char *name, cons
 	enum vg_status rc;
 	enum result r;
 	int fd, err, flags;
+	char failure[160];
 
 	*found = 0;
 	fd = openat(dfd, name, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
@@ -178,10 +234,8 @@ static enum result scan_file(struct scanner *sc, int dfd, const char *name, cons
 	flags = fcntl(fd, F_GETFL);
 	if (flags >= 0)
 		(void)fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
-	errno = 0;
-	rc = vg_scan_fd(sc->e, fd, &sc->opts, on_match, &ms, &sum);
-	err = errno;
-	r = report(sc, path, path, rc, err, &sum, &ms, found);
+	rc = scan_in_worker(sc, fd, &ms, &sum, &err, failure, sizeof(failure));
+	r = report(sc, path, path, rc, err, &sum, &ms, found, failure);
 	if (r == R_FOUND && vd_action_enabled())
 		vd_action_found(fd, path, &st, (const char *const *)ms.names, ms.n);
 	close(fd);
@@ -673,22 +727,26 @@ static void run_stream(struct vd_job *j)
 	struct matches ms = { 0 };
 	const unsigned char *mem;
 	size_t len;
-	int fd, err;
+	int fd, wfd, err;
 	unsigned found;
 	enum vg_status rc;
 	char log_name[96];
+	char failure[160] = "";
 
 	snprintf(log_name, sizeof(log_name), "instream(%s)", sj->c->peer);
 	if (vd_conn_alive(sj->c)) {
 		scanner_init(&sc, sj->d, sj->c, sj->id, sj->term, 0);
 		vd_spool_view(sj->sp, &mem, &len, &fd);
-		errno = 0;
-		if (fd >= 0)
-			rc = vg_scan_fd(sc.e, fd, &sc.opts, on_match, &ms, &sum);
-		else
-			rc = vg_scan_buffer(sc.e, mem, len, &sc.opts, on_match, &ms, &sum);
-		err = errno;
-		if (report(&sc, "stream", log_name, rc, err, &sum, &ms, &found) == R_CLEAN)
+		wfd = fd >= 0 ? read_only_fd(fd) : memory_fd(mem, len);
+		if (wfd >= 0) {
+			rc = scan_in_worker(&sc, wfd, &ms, &sum, &err, failure, sizeof(failure));
+			close(wfd);
+		} else {
+			err = errno;
+			rc = VG_EIO;
+		}
+		if (report(&sc, "stream", log_name, rc, err, &sum, &ms, &found, failure) ==
+		    R_CLEAN)
 			vd_conn_reply(sj->c, sj->id, sj->term, 1, "stream: OK");
 		matches_free(&ms);
 		scanner_done(&sc);
@@ -793,6 +851,7 @@ static void run_fildes(struct vd_job *j)
 	enum vg_status rc;
 	off_t here;
 	int err;
+	char failure[160];
 
 	snprintf(name, sizeof(name), "fd[%d]", fj->fd);
 	if (!vd_conn_alive(fj->c))
@@ -808,13 +867,20 @@ static void run_fildes(struct vd_job *j)
 	here = lseek(fj->fd, 0, SEEK_CUR);
 	if (here > 0)
 		(void)lseek(fj->fd, 0, SEEK_SET);
-	errno = 0;
-	rc = vg_scan_fd(sc.e, fj->fd, &sc.opts, on_match, &ms, &sum);
-	err = errno;
+	{
+		/* A descriptor the client opened for writing goes to the worker
+		 * read-only when it can be reopened so. */
+		int flags = fcntl(fj->fd, F_GETFL);
+		int ro = flags >= 0 && (flags & O_ACCMODE) != O_RDONLY ? read_only_fd(fj->fd) : -1;
+		rc = scan_in_worker(&sc, ro >= 0 ? ro : fj->fd, &ms, &sum, &err, failure,
+				    sizeof(failure));
+		if (ro >= 0)
+			close(ro);
+	}
 	if (here >= 0)
 		(void)lseek(fj->fd, here, SEEK_SET);
 	busy_release(&me);
-	if (report(&sc, name, name, rc, err, &sum, &ms, &found) == R_CLEAN)
+	if (report(&sc, name, name, rc, err, &sum, &ms, &found, failure) == R_CLEAN)
 		vd_conn_reply(fj->c, fj->id, fj->term, 1, "%s: OK", name);
 	matches_free(&ms);
 	scanner_done(&sc);

@@ -334,7 +334,10 @@ int main(int argc, char **argv)
 	engine = vd_engine_build(&s);
 	if (engine == NULL)
 		goto out;
-	vd_engines_init(&s, engine); /* transferred */
+	if (vd_engines_init(&s, engine) != 0) { /* transferred */
+		engine = NULL;
+		goto out;
+	}
 	engine = NULL;
 
 	d.pool = vd_pool_new(s.max_threads, s.max_queue, s.idle_timeout, on_job_done, &d);

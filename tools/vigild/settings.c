@@ -27,6 +27,8 @@ static const char *const known_keys[] = {
 	"MaxDirectoryRecursion", "FollowDirectorySymlinks", "FollowFileSymlinks",
 	"CrossFilesystems", "ExcludePath", "AllowAllMatchScan", "DetectPUA", "OfficialDatabaseOnly",
 	"AlertExceedsMax",
+	/* sandboxed scan workers (vigil) */
+	"InsecureNoSandbox", "WorkerFiles", "WorkerDeadline",
 	"DatabaseDirectory", "BundledDatabase", "ClamAVDatabaseDirectory", "Database",
 	"CacheDirectory",
 	"DetectionAction", "ActionIncludePath", "QuarantineDirectory", "ActionHelper",
@@ -396,6 +398,14 @@ static int load(struct vd_settings *s, const char *path, int required)
 	rc |= get_bool(s, "DetectPUA", &s->detect_pua);
 	rc |= get_bool(s, "OfficialDatabaseOnly", &s->official_db_only);
 	rc |= get_bool(s, "AlertExceedsMax", &s->alert_exceeds_max);
+	rc |= get_bool(s, "InsecureNoSandbox", &s->insecure_no_sandbox);
+	rc |= get_uint(s, "WorkerFiles", UINT32_MAX, &s->worker_files);
+	if ((e = vt_config_last(&s->conf, "WorkerDeadline")) != NULL) {
+		if (vt_parse_count(e->value, UINT64_MAX / 2, &v) != 0)
+			return bad(s, e, "expected milliseconds; 0 means no deadline");
+		s->worker_deadline_ms = v;
+		s->worker_deadline_set = 1;
+	}
 	if (rc != 0)
 		return -1;
 	if (load_excludes(s) != 0 || load_action(s) != 0)
@@ -462,6 +472,9 @@ void vd_settings_log(const struct vd_settings *s)
 	       "Threads: %u scanning, queue %u, connections %u; timeouts: command %u s, read %u s",
 	       s->max_threads, s->max_queue, s->max_connections, s->command_timeout,
 	       s->read_timeout);
+	if (s->insecure_no_sandbox)
+		vd_log(VD_LOG_WARNING,
+		       "InsecureNoSandbox: scan workers run WITHOUT their sandbox (not recommended)");
 	if (s->selfcheck)
 		vd_log(VD_LOG_INFO, "Self checking every %u seconds.", s->selfcheck);
 	else

@@ -75,6 +75,12 @@ struct vd_settings {
 	int official_db_only; /* load signed containers only */
 	int alert_exceeds_max;
 
+	/* sandboxed scan workers */
+	int insecure_no_sandbox;        /* InsecureNoSandbox: workers without their sandbox */
+	unsigned worker_files;          /* WorkerFiles: fresh worker after N files; 0: default */
+	uint64_t worker_deadline_ms;    /* WorkerDeadline */
+	int worker_deadline_set;
+
 	/* databases */
 	struct vt_db_settings dbs;
 	const char *cache_dir;          /* NULL: no compiled cache */
