@@ -61,7 +61,7 @@ if have_clamscan; then
 		eval '[ "$RC" = "$crc" ] && diff -u c.out "$T/out" >&2'
 	check "scan -d test-6.cvd: official names, no .UNOFFICIAL" out_lacks ".UNOFFICIAL"
 	check "scan -d test-6.cvd: members vigil cannot read yet are named in one notice" \
-		err_matches 'test-6\.cvd: [0-9]+ member file\(s\) not loaded.*test\.ldb \(1 line\)'
+		err_matches 'test-6\.cvd: [0-9]+ member file\(s\) not loaded.*test\.cfg \(0 lines\)'
 fi
 
 # --- tampered copies: refused, the file and the fault named; sigtool refuses too
@@ -168,17 +168,17 @@ mkdir -p varlib
 cp test-5.cvd varlib/test.cvd
 cp test.cld varlib/test.cld
 printf '# bytecode\n' > varlib/bytecode.cbc
-printf 'Sig.X;Engine:51-255,Target:0;0;41424344\n' > varlib/local.ldb
+printf 'R:example\\.com\n' > varlib/local.pdb
 printf '%s:68:Local.Eicar\n' "$EICAR_MD5" > varlib/local.hdb
 vscan --no-summary -d varlib eicar.com
 check "folder: the newer .cld wins over the older .cvd, with a notice" \
 	err_has "test.cvd: skipped: test.cld (version 6) is newer"
 check "folder: bytecode skipped by decision, with a notice" err_has "bytecode.cbc: skipped: vigil never runs bytecode"
-check "folder: .ldb counted as not supported yet" err_has "local.ldb: skipped: this database format is not supported"
+check "folder: a format vigil does not read yet (.pdb) is counted with a notice" err_has "local.pdb: skipped: this database format is not supported"
 check "folder: the signatures of the .cld and of loose files detect" \
 	eval 'rc_is 1 && out_has "eicar.com: Eicar-Test-Signature FOUND"'
 vdb info varlib
 check "folder: 'vigil db info' lists members under their container and counts what it cannot read" \
-	eval 'rc_is 0 && out_has "  test.cld:" && out_matches "^    test\.ldb +1 line +not read" && out_matches "^  bytecode\.cbc .*never run, by decision" && out_matches "^Usable by vigil: [0-9]+ signatures"'
+	eval 'rc_is 0 && out_has "  test.cld:" && out_matches "^    test\.cfg +0 lines +not read" && out_matches "^  bytecode\.cbc .*never run, by decision" && out_matches "^Usable by vigil: [0-9]+ signatures"'
 
 finish
