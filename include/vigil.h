@@ -227,6 +227,9 @@ enum vg_sig_kind {
 	VG_SIG_LOGICAL,    /* .ldb logical signature */
 	VG_SIG_CONTAINER   /* .cdb container metadata signature */
 };
+/* The highest kind: front-ends that check values received from elsewhere
+ * (a worker's reply) use it; it moves with every new kind. */
+#define VG_SIG_KIND_MAX VG_SIG_CONTAINER
 
 /* One detection. Valid only during the callback. */
 struct vg_match {

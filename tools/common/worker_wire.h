@@ -76,7 +76,7 @@ struct vw_layer_errors {
 
 /* The last enum vg_sig_kind and enum vg_status value a worker may send:
  * raise these with the enums in vigil.h. */
-#define VW_SIG_KIND_LAST VG_SIG_CONTAINER
+#define VW_SIG_KIND_LAST VG_SIG_KIND_MAX
 #define VW_STATUS_LAST VG_EUNSUPPORTED
 
 #define VW_NAME_MAX 512   /* signature name, NUL included */
