@@ -317,6 +317,136 @@ vg_scan_stream_finish(struct vg_scan_stream *stream, vg_match_fn *on_match, void
 		      struct vg_scan_summary *out);
 VG_API void vg_scan_stream_free(struct vg_scan_stream *stream);
 
+/* ---------------------------------------------------------------------- */
+/* ClamAV's containers (.cvd .cld .cud) and updates (.cdiff)               */
+/*
+ * vg_engine_load() reads containers by itself; these functions are for
+ * programs that check, list or install them: `vigil db` and the updater.
+ *
+ * What "verified" means, by kind (the file name's extension says which):
+ *   .cvd  the header's MD5 of the payload and ClamAV's RSA signature of that
+ *         MD5, the .info manifest's signature (DSIG), and every member's
+ *         size and SHA-256 against the manifest.
+ *   .cld  a container freshclam or vg_cdiff_apply() built locally from a .cvd
+ *         and signed .cdiffs: the .info DSIG and every member.
+ *   .cud  unsigned by design (a user's own container): the MD5 when present
+ *         and every member against its .info prove integrity, not origin. It
+ *         is refused unless VG_CVD_ALLOW_UNSIGNED is given.
+ * A file that fails any check is refused with VG_EBADSIG (a signature, hash
+ * or size does not match) or VG_EFORMAT (malformed), and err says which file
+ * and what: "daily.cvd: MD5 mismatch: ...".
+ *
+ * Every err parameter is a caller buffer of VG_ERROR_LEN bytes, set to one
+ * line (no '\n') on failure and to "" on success. */
+
+#define VG_ERROR_LEN 640
+
+enum vg_cvd_kind {
+	VG_CVD_SIGNED = 0, /* .cvd */
+	VG_CVD_LOCAL,      /* .cld */
+	VG_CVD_UNSIGNED    /* .cud */
+};
+
+enum vg_cvd_flags {
+	VG_CVD_ALLOW_UNSIGNED = 1u << 0 /* accept .cud containers */
+};
+
+/* The header of a container, as its builder wrote it. */
+struct vg_cvd_info {
+	enum vg_cvd_kind kind;
+	char name[64];            /* database name: "daily" for daily.cvd, daily-27000.cvd */
+	char build_time_text[64]; /* "22 Jun 2021 21-34 -0400" (sigtool prints '-' as ':') */
+	uint32_t version;
+	uint64_t signatures;      /* as declared in the header */
+	uint32_t flevel;          /* lowest functionality level it is meant for */
+	char md5[40];             /* hex MD5 of the payload, or "X" */
+	char dsig[400];           /* the RSA signature of that MD5, or "X" */
+	char builder[64];
+	int64_t build_time;       /* unix seconds */
+	int verified;             /* 1: the signatures of its kind verified; 0: .cud */
+};
+
+/* A verified container held in memory. */
+struct vg_cvd;
+
+/* Reads and verifies a container: header, signatures and the .info manifest
+ * (its members are checked as vg_cvd_members() reads them; vg_cvd_verify_fd()
+ * does both). name is the file name (or path); its extension says the kind. */
+VG_API VG_NODISCARD enum vg_status
+vg_cvd_open_buffer(const void *data, size_t len, const char *name, uint32_t flags,
+		   struct vg_cvd **out, char *err);
+/* The same from a descriptor, read from its current position to its end. */
+VG_API VG_NODISCARD enum vg_status
+vg_cvd_open_fd(int fd, const char *name, uint32_t flags, struct vg_cvd **out, char *err);
+VG_API const struct vg_cvd_info *vg_cvd_get_info(const struct vg_cvd *cvd);
+
+/* Called for each member in archive order (COPYING and the .info manifest
+ * included), after its size and SHA-256 matched the manifest. Returning
+ * anything but VG_OK stops the walk with that status. */
+typedef enum vg_status vg_cvd_member_fn(void *ctx, const char *name, const void *data,
+					size_t len);
+/* Walks the members; at the end every file the manifest lists must have
+ * been met (VG_EBADSIG otherwise). */
+VG_API VG_NODISCARD enum vg_status
+vg_cvd_members(struct vg_cvd *cvd, vg_cvd_member_fn *fn, void *ctx, char *err);
+VG_API void vg_cvd_free(struct vg_cvd *cvd);
+
+/* Everything at once: open, check every member, fill *out. For an updater
+ * that fetched a .cvd from a mirror: verify the descriptor of the download
+ * before renaming it into place. */
+VG_API VG_NODISCARD enum vg_status
+vg_cvd_verify_fd(int fd, const char *name, uint32_t flags, struct vg_cvd_info *out, char *err);
+/* The same for bytes already in memory (a download buffer). */
+VG_API VG_NODISCARD enum vg_status
+vg_cvd_verify_buffer(const void *data, size_t len, const char *name, uint32_t flags,
+		     struct vg_cvd_info *out, char *err);
+
+/* Checks a .cdiff on its own: header, compressed script, ClamAV's signature.
+ * *version (may be NULL) receives the version it produces. */
+VG_API VG_NODISCARD enum vg_status
+vg_cdiff_verify(const void *data, size_t len, const char *name, uint32_t *version, char *err);
+
+/* Applies one incremental update to the database it names in folder dir,
+ * atomically. cdiff_name ("daily-27001.cdiff") gives the database name; the
+ * newest of dir/<name>.cld and dir/<name>.cvd is verified, the .cdiff's
+ * signature is verified, its version must be the local version plus one,
+ * the script is applied in memory, and the result must verify as a whole
+ * (the update also rewrites the signed .info). Only then is dir/<name>.cld
+ * replaced (temporary file, fsync, rename, fsync of the folder) and an older
+ * dir/<name>.cvd removed. On any failure the folder is unchanged. *out (may
+ * be NULL) describes the new .cld. VG_ENODB when there is no container to
+ * update, VG_ESTATE when the versions do not follow each other. */
+VG_API VG_NODISCARD enum vg_status
+vg_cdiff_apply(const char *dir, const void *cdiff, size_t len, const char *cdiff_name,
+	       struct vg_cvd_info *out, char *err);
+
+/* ---- what a database file holds, file by file (vigil db info) ---- */
+
+enum vg_db_file_state {
+	VG_DBFILE_LOADED = 0,   /* read; its counts are below */
+	VG_DBFILE_UNSUPPORTED,  /* a ClamAV format vigil does not read (yet, or .cbc by decision) */
+	VG_DBFILE_PUA_SKIPPED,  /* a PUA set (.hdu .ndu ...), read with VG_ENGINE_DETECT_PUA */
+	VG_DBFILE_NOT_OFFICIAL, /* skipped under VG_ENGINE_OFFICIAL_ONLY */
+	VG_DBFILE_OTHER         /* not a signature file: COPYING, the .info manifest */
+};
+
+struct vg_db_file_stats {
+	const char *container;  /* container file name, NULL for a loose file */
+	const char *name;       /* file (or member) name */
+	enum vg_db_file_state state;
+	uint64_t lines;         /* lines that are neither empty nor '#' comments */
+	uint64_t signatures;    /* signatures vigil uses */
+	uint64_t deferred;      /* valid lines this version cannot use yet */
+	uint64_t skipped;       /* lines skipped by FLEVEL, PUA or ignore rules */
+};
+
+typedef void vg_db_file_fn(void *ctx, const struct vg_db_file_stats *stats);
+
+/* Loads path (a database file, a container or a folder) as vg_engine_load()
+ * would, with engine_flags (enum vg_engine_flags), and reports every file
+ * and container member through fn. Nothing is compiled. */
+VG_API VG_NODISCARD enum vg_status
+vg_db_inspect(const char *path, uint32_t engine_flags, vg_db_file_fn *fn, void *ctx, char *err);
 
 /* ---------------------------------------------------------------------- */
 /* Trust: signed, logged releases (docs/UPDATES.md)                        */

@@ -18,6 +18,13 @@
 #define VG_MAX_NAME_LEN 1024u         /* a signature name */
 #define VG_MAX_DB_FILES 4096u         /* files loaded from one folder */
 
+/* Signed containers (.cvd/.cld/.cud) and incremental updates (.cdiff) */
+#define VG_CVD_HEADER_LEN 512u         /* fixed by the format */
+#define VG_CVD_MAX_MEMBERS 1024u       /* files in one container (official ones hold < 40) */
+#define VG_CVD_MAX_INFO (64u << 20)    /* bytes of a .info manifest */
+#define VG_CDIFF_MAX_SCRIPT (512u << 20) /* bytes of an uncompressed .cdiff script */
+#define VG_CDIFF_MAX_FILE (1024ull << 20) /* bytes of a .cdiff file */
+
 /* Body patterns */
 #define VG_MAX_PATTERN_PARTS 64u       /* parts split by '*' or ranged gaps */
 #define VG_MAX_ALT_NEST 15u            /* ClamAV's ACPATT_ALTN_MAXNEST */

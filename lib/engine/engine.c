@@ -77,6 +77,7 @@ VG_API enum vg_status vg_engine_new(const struct vg_engine_options *opts, struct
 		return VG_ENOMEM;
 	}
 	sigset_init(&e->set, e->opts.flevel, e->opts.flags & VG_ENGINE_DETECT_PUA, &e->log);
+	e->set.official_only = e->opts.flags & VG_ENGINE_OFFICIAL_ONLY;
 	*out = e;
 	return VG_OK;
 }
@@ -91,11 +92,6 @@ VG_API enum vg_status vg_engine_load(struct vg_engine *e, const char *path, uint
 	if (e->state != ENGINE_LOADING) {
 		snprintf(e->error, sizeof(e->error), "%s: databases must be loaded before the engine is compiled", path);
 		return VG_ESTATE;
-	}
-	if (e->opts.flags & VG_ENGINE_OFFICIAL_ONLY) {
-		vg_log(&e->log, VG_LOG_NOTICE, "%s: skipped: only signed containers are accepted and "
-		       "vigil %s does not read them yet", path, VG_VERSION_STRING);
-		return VG_OK;
 	}
 	if (e->cache_dir) {
 		/* parse later, and only if the cache cannot serve */

@@ -16,8 +16,10 @@
 enum db_kind {
 	DBK_UNKNOWN = 0, /* not a ClamAV database extension */
 	DBK_UNSUPPORTED, /* a ClamAV format this version does not read yet */
+	DBK_BYTECODE,    /* .cbc: never run, by decision (DESIGN.md) */
 	DBK_HASH, DBK_HASH_PUA, DBK_FP, DBK_NDB, DBK_NDB_PUA, DBK_IGN, DBK_IGN2,
-	DBK_MDB, DBK_MDB_PUA, DBK_IMP, DBK_LDB, DBK_LDB_PUA, DBK_CDB, DBK_FTM
+	DBK_MDB, DBK_MDB_PUA, DBK_IMP, DBK_LDB, DBK_LDB_PUA, DBK_CDB, DBK_FTM,
+	DBK_CVD, DBK_CLD, DBK_CUD /* containers: members go through the same dispatch */
 };
 
 struct ext_kind {
@@ -30,14 +32,14 @@ static const struct ext_kind exts[] = {
 	{".fp", DBK_FP}, {".sfp", DBK_FP}, {".ndb", DBK_NDB}, {".ndu", DBK_NDB_PUA},
 	{".ldb", DBK_LDB}, {".ldu", DBK_LDB_PUA},
 	{".ign2", DBK_IGN2}, {".ign", DBK_IGN},
+	{".cvd", DBK_CVD}, {".cld", DBK_CLD}, {".cud", DBK_CUD},
 	{".mdb", DBK_MDB}, {".msb", DBK_MDB}, {".mdu", DBK_MDB_PUA}, {".msu", DBK_MDB_PUA},
 	{".imp", DBK_IMP}, {".cdb", DBK_CDB}, {".ftm", DBK_FTM},
-	/* ClamAV formats still to come */
-	{".cbc", DBK_UNSUPPORTED}, {".cfg", DBK_UNSUPPORTED}, {".crb", DBK_UNSUPPORTED},
+	/* ClamAV formats still to come; bytecode never (DESIGN.md) */
+	{".cbc", DBK_BYTECODE}, {".cfg", DBK_UNSUPPORTED}, {".crb", DBK_UNSUPPORTED},
 	{".cat", DBK_UNSUPPORTED}, {".idb", DBK_UNSUPPORTED}, {".pdb", DBK_UNSUPPORTED},
 	{".wdb", DBK_UNSUPPORTED}, {".gdb", DBK_UNSUPPORTED}, {".yar", DBK_UNSUPPORTED},
-	{".yara", DBK_UNSUPPORTED}, {".pwdb", DBK_UNSUPPORTED}, {".cvd", DBK_UNSUPPORTED},
-	{".cld", DBK_UNSUPPORTED}, {".cud", DBK_UNSUPPORTED}, {".db", DBK_UNSUPPORTED},
+	{".yara", DBK_UNSUPPORTED}, {".pwdb", DBK_UNSUPPORTED}, {".db", DBK_UNSUPPORTED},
 	{".sdb", DBK_UNSUPPORTED}, {".zmd", DBK_UNSUPPORTED}, {".rmd", DBK_UNSUPPORTED},
 	{".ioc", DBK_UNSUPPORTED},
 };
@@ -150,60 +152,56 @@ out:
 	return rc;
 }
 
-/* Loads one file of a known kind; all or nothing. *loaded tells whether the
- * file counted as a database. */
-static vg_status load_file(struct sigset *s, const char *path, enum db_kind kind, bool *loaded)
+static uint64_t count_lines(const char *text, size_t len)
 {
-	struct snapshot sn = take_snapshot(s);
+	struct line_iter it;
+	const char *line;
+	size_t n;
+	uint64_t count = 0;
+
+	line_iter_init(&it, text, len);
+	while (line_iter_next(&it, &line, &n))
+		count += n > 0 && line[0] != '#';
+	return count;
+}
+
+static void observe(struct sigset *s, const char *container, const char *name,
+		    enum db_file_state state, const char *text, size_t len,
+		    const struct db_record *before, const struct db_record *after)
+{
+	struct db_file_event ev;
+
+	if (!s->observer)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.container = container;
+	ev.name = name;
+	ev.state = state;
+	ev.lines = text ? count_lines(text, len) : 0;
+	if (before && after) {
+		ev.signatures = after->signatures - before->signatures;
+		ev.deferred = after->deferred - before->deferred;
+		ev.skipped = after->skipped - before->skipped;
+	}
+	s->observer->fn(s->observer->ctx, &ev);
+}
+
+/* Parses one database text with the loader its extension names. The same
+ * dispatch serves loose files and container members. */
+static vg_status load_text(struct sigset *s, const char *path, const char *container,
+			   const char *name, enum db_kind kind, const char *text, size_t len,
+			   uint32_t db, bool official)
+{
+	struct db_record before = *VEC_AT(&s->dbs, struct db_record, db);
 	struct db_record *rec;
 	struct db_text t;
-	char *text = NULL;
-	size_t len = 0;
-	int64_t mtime = 0;
 	vg_status rc;
 
-	*loaded = false;
-	switch (kind) {
-	case DBK_UNKNOWN:
-		vg_log(s->log, VG_LOG_DEBUG, "%s: not a database file, skipped", path);
-		return VG_OK;
-	case DBK_UNSUPPORTED:
-		vg_log(s->log, VG_LOG_NOTICE,
-		       "%s: skipped: this database format is not supported by vigil %s yet",
-		       path, VG_VERSION_STRING);
-		return VG_OK;
-	case DBK_HASH_PUA:
-	case DBK_NDB_PUA:
-	case DBK_MDB_PUA:
-	case DBK_LDB_PUA:
-		if (!s->detect_pua) {
-			vg_log(s->log, VG_LOG_DEBUG, "%s: PUA database, loaded only with --detect-pua", path);
-			return VG_OK;
-		}
-		break;
-	default:
-		break;
-	}
-	rc = read_whole(s, path, &text, &len, &mtime);
-	if (rc != VG_OK)
-		return rc;
-	rec = vec_push(&s->dbs);
-	if (!rec) {
-		rc = VG_ENOMEM;
-		goto out;
-	}
-	rec->path = vg_strndup(path, strlen(path));
-	rec->name = vg_strndup(base_name(path), strlen(base_name(path)));
-	rec->build_time = mtime;
-	if (!rec->path || !rec->name) {
-		rc = VG_ENOMEM;
-		goto out;
-	}
 	t.path = path;
 	t.text = text;
 	t.len = len;
-	t.db = (uint32_t)(s->dbs.n - 1);
-	t.official = false;
+	t.db = db;
+	t.official = official;
 	switch (kind) {
 	case DBK_HASH:
 	case DBK_HASH_PUA: rc = sigdb_load_hash(s, &t, HASHFILE_SIG); break;
@@ -221,16 +219,184 @@ static vg_status load_file(struct sigset *s, const char *path, enum db_kind kind
 	case DBK_IMP: rc = sigdb_load_imp(s, &t); break;
 	default: rc = VG_EINVAL; break;
 	}
-	if (rc == VG_OK) {
-		rec = VEC_AT(&s->dbs, struct db_record, t.db);
-		if (rec->deferred && kind != DBK_LDB && kind != DBK_LDB_PUA &&
-		    kind != DBK_CDB && kind != DBK_FTM) /* those loaders tell why */
-			vg_log(s->log, VG_LOG_NOTICE,
-			       "%s: %llu signature(s) kept for later: their target types (other than 0, 1, "
-			       "6 and 9) or offsets (VI, $n$) need parsing that vigil %s does not do yet",
-			       path, (unsigned long long)rec->deferred, VG_VERSION_STRING);
-		*loaded = true;
+	if (rc != VG_OK)
+		return rc;
+	rec = VEC_AT(&s->dbs, struct db_record, db);
+	if (rec->deferred > before.deferred && kind != DBK_LDB && kind != DBK_LDB_PUA &&
+	    kind != DBK_CDB && kind != DBK_FTM) /* those loaders tell why */
+		vg_log(s->log, VG_LOG_NOTICE,
+		       "%s: %llu signature(s) kept for later: their target types (other than 0, 1, "
+		       "6 and 9) or offsets (VI, $n$) need parsing that vigil %s does not do yet",
+		       path, (unsigned long long)(rec->deferred - before.deferred), VG_VERSION_STRING);
+	observe(s, container, name, DBFILE_LOADED, text, len, &before, rec);
+	return VG_OK;
+}
+
+/* Loading the members of one container. */
+struct member_ctx {
+	struct sigset *s;
+	const char *path;      /* the container, for messages */
+	const char *container; /* its file name */
+	uint32_t db;
+	bool official;
+	struct buf unsupported; /* "name (n lines), ..." */
+	uint32_t nunsupported;
+	uint32_t npua;
+};
+
+static vg_status load_member(void *ctx, const char *name, const uint8_t *data, size_t len)
+{
+	struct member_ctx *mc = ctx;
+	enum db_kind k = kind_of(name);
+	char path[600];
+	size_t n = strlen(name);
+
+	if (strcmp(name, "COPYING") == 0 || (n > 5 && strcasecmp(name + n - 5, ".info") == 0)) {
+		observe(mc->s, mc->container, name, DBFILE_OTHER, NULL, 0, NULL, NULL);
+		return VG_OK;
 	}
+	if (k == DBK_CVD || k == DBK_CLD || k == DBK_CUD)
+		k = DBK_UNSUPPORTED; /* containers do not nest */
+	if (k == DBK_UNKNOWN || k == DBK_UNSUPPORTED || k == DBK_BYTECODE) {
+		char item[300];
+		uint64_t lines = count_lines((const char *)data, len);
+		snprintf(item, sizeof(item), "%s%s (%llu line%s%s)", mc->nunsupported ? ", " : "", name,
+			 (unsigned long long)lines, lines == 1 ? "" : "s",
+			 k == DBK_BYTECODE ? ", bytecode: never run, by decision" : "");
+		if (buf_append(&mc->unsupported, item, strlen(item)) != VG_OK)
+			return VG_ENOMEM;
+		mc->nunsupported++;
+		observe(mc->s, mc->container, name, k == DBK_UNKNOWN ? DBFILE_OTHER : DBFILE_UNSUPPORTED,
+			(const char *)data, len, NULL, NULL);
+		return VG_OK;
+	}
+	if ((k == DBK_HASH_PUA || k == DBK_NDB_PUA || k == DBK_MDB_PUA || k == DBK_LDB_PUA) &&
+	    !mc->s->detect_pua) {
+		mc->npua++;
+		observe(mc->s, mc->container, name, DBFILE_PUA_SKIPPED, (const char *)data, len, NULL,
+			NULL);
+		return VG_OK;
+	}
+	snprintf(path, sizeof(path), "%s(%s)", mc->path, name);
+	return load_text(mc->s, path, mc->container, name, k, (const char *)data, len, mc->db,
+			 mc->official);
+}
+
+static vg_status load_container(struct sigset *s, const char *path, enum db_kind kind,
+				const uint8_t *data, size_t len, uint32_t db)
+{
+	enum cvd_kind ck = kind == DBK_CVD ? CVD_KIND_CVD : kind == DBK_CLD ? CVD_KIND_CLD : CVD_KIND_CUD;
+	struct member_ctx mc;
+	struct db_record *rec;
+	struct cvd c;
+	vg_status rc;
+
+	rc = cvd_open(&c, path, ck, data, len);
+	memset(&mc, 0, sizeof(mc));
+	buf_init(&mc.unsupported, 1u << 20);
+	if (rc == VG_OK) {
+		rec = VEC_AT(&s->dbs, struct db_record, db);
+		rec->version = c.hdr.version;
+		rec->build_time = c.hdr.build_time;
+		rec->official = ck != CVD_KIND_CUD;
+		if (c.hdr.flevel > s->flevel)
+			vg_log(s->log, VG_LOG_NOTICE,
+			       "%s: built for functionality level %u, vigil declares %u: signatures "
+			       "that need a newer engine are skipped",
+			       path, c.hdr.flevel, s->flevel);
+		mc.s = s;
+		mc.path = path;
+		mc.container = base_name(path);
+		mc.db = db;
+		mc.official = rec->official;
+		rc = cvd_each_member(&c, load_member, &mc);
+	}
+	if (rc != VG_OK && c.err[0] && !s->error[0])
+		snprintf(s->error, sizeof(s->error), "%s", c.err);
+	if (rc == VG_OK && mc.nunsupported)
+		vg_log(s->log, VG_LOG_NOTICE,
+		       "%s: %u member file(s) not loaded, vigil %s does not read their formats: %.*s",
+		       path, mc.nunsupported, VG_VERSION_STRING, (int)mc.unsupported.len,
+		       (const char *)mc.unsupported.data);
+	if (rc == VG_OK && mc.npua)
+		vg_log(s->log, VG_LOG_DEBUG, "%s: %u PUA member file(s), loaded only with --detect-pua",
+		       path, mc.npua);
+	buf_free(&mc.unsupported);
+	cvd_close(&c);
+	return rc;
+}
+
+/* Loads one file of a known kind; all or nothing. *loaded tells whether the
+ * file counted as a database. */
+static vg_status load_file(struct sigset *s, const char *path, enum db_kind kind, bool *loaded)
+{
+	struct snapshot sn = take_snapshot(s);
+	struct db_record *rec;
+	char *text = NULL;
+	size_t len = 0;
+	int64_t mtime = 0;
+	bool container = kind == DBK_CVD || kind == DBK_CLD || kind == DBK_CUD;
+	vg_status rc;
+
+	*loaded = false;
+	switch (kind) {
+	case DBK_UNKNOWN:
+		vg_log(s->log, VG_LOG_DEBUG, "%s: not a database file, skipped", path);
+		return VG_OK;
+	case DBK_UNSUPPORTED:
+		vg_log(s->log, VG_LOG_NOTICE,
+		       "%s: skipped: this database format is not supported by vigil %s yet",
+		       path, VG_VERSION_STRING);
+		observe(s, NULL, base_name(path), DBFILE_UNSUPPORTED, NULL, 0, NULL, NULL);
+		return VG_OK;
+	case DBK_BYTECODE:
+		vg_log(s->log, VG_LOG_NOTICE, "%s: skipped: vigil never runs bytecode signatures "
+		       "(executable code in updates is the risk it exists to remove)", path);
+		observe(s, NULL, base_name(path), DBFILE_UNSUPPORTED, NULL, 0, NULL, NULL);
+		return VG_OK;
+	case DBK_HASH_PUA:
+	case DBK_NDB_PUA:
+	case DBK_MDB_PUA:
+	case DBK_LDB_PUA:
+		if (!s->detect_pua) {
+			vg_log(s->log, VG_LOG_DEBUG, "%s: PUA database, loaded only with --detect-pua", path);
+			observe(s, NULL, base_name(path), DBFILE_PUA_SKIPPED, NULL, 0, NULL, NULL);
+			return VG_OK;
+		}
+		break;
+	default:
+		break;
+	}
+	if (s->official_only && kind != DBK_CVD && kind != DBK_CLD) {
+		vg_log(s->log, VG_LOG_NOTICE,
+		       "%s: skipped: only signed containers (.cvd, .cld) are accepted%s", path,
+		       kind == DBK_CUD ? " and a .cud is unsigned by design" : "");
+		observe(s, NULL, base_name(path), DBFILE_NOT_OFFICIAL, NULL, 0, NULL, NULL);
+		return VG_OK;
+	}
+	rc = read_whole(s, path, &text, &len, &mtime);
+	if (rc != VG_OK)
+		return rc;
+	rec = vec_push(&s->dbs);
+	if (!rec) {
+		rc = VG_ENOMEM;
+		goto out;
+	}
+	rec->path = vg_strndup(path, strlen(path));
+	rec->name = vg_strndup(base_name(path), strlen(base_name(path)));
+	rec->build_time = mtime;
+	if (!rec->path || !rec->name) {
+		rc = VG_ENOMEM;
+		goto out;
+	}
+	if (container)
+		rc = load_container(s, path, kind, (const uint8_t *)text, len,
+				    (uint32_t)(s->dbs.n - 1));
+	else
+		rc = load_text(s, path, NULL, base_name(path), kind, text, len,
+			       (uint32_t)(s->dbs.n - 1), false);
+	if (rc == VG_OK)
+		*loaded = true;
 out:
 	vg_free(text);
 	if (rc != VG_OK) {
@@ -239,6 +405,42 @@ out:
 		roll_back(s, &sn);
 	}
 	return rc;
+}
+
+/* As ClamAV: of X.cvd and X.cld (any X-N.cvd too) only the newest loads,
+ * the .cld on a tie: freshclam leaves the .cvd behind after building the
+ * .cld from it and its updates. Unreadable headers are not compared; the
+ * load then reports them. */
+static bool superseded(struct sigset *s, const char *dir, char **names, size_t n, size_t me)
+{
+	char mine[256], other[256], full[4096];
+	struct cvd_header hm, ho;
+	enum cvd_kind km, ko;
+
+	cvd_db_name(names[me], mine, sizeof(mine));
+	if (!cvd_kind_of_name(names[me], &km))
+		return false;
+	snprintf(full, sizeof(full), "%s/%s", dir, names[me]);
+	if (!cvd_read_header_file(full, &hm))
+		return false;
+	for (size_t j = 0; j < n; j++) {
+		if (j == me || !cvd_kind_of_name(names[j], &ko) || ko == CVD_KIND_CUD)
+			continue;
+		cvd_db_name(names[j], other, sizeof(other));
+		if (strcmp(mine, other) != 0)
+			continue;
+		snprintf(full, sizeof(full), "%s/%s", dir, names[j]);
+		if (!cvd_read_header_file(full, &ho))
+			continue;
+		if (ho.version > hm.version ||
+		    (ho.version == hm.version && (ko == CVD_KIND_CLD) > (km == CVD_KIND_CLD)) ||
+		    (ho.version == hm.version && ko == km && j < me)) {
+			vg_log(s->log, VG_LOG_NOTICE, "%s/%s: skipped: %s (version %u) is newer", dir,
+			       names[me], names[j], ho.version);
+			return true;
+		}
+	}
+	return false;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -285,14 +487,18 @@ static vg_status load_dir(struct sigset *s, const char *path, bool require_db)
 	 * ignore lists go first because they act on every later file. */
 	if (n)
 		qsort(names, n, sizeof(char *), cmp_str);
-	for (int pass = 0; pass < 2 && rc == VG_OK; pass++) {
+	/* ClamAV's order: ignore lists, then daily (its .ign2 members act on
+	 * main's signatures), then everything else */
+	for (int pass = 0; pass < 3 && rc == VG_OK; pass++) {
 		for (size_t i = 0; i < n; i++) {
 			enum db_kind k = kind_of(names[i]);
 			bool is_ign = k == DBK_IGN || k == DBK_IGN2, loaded;
+			bool is_daily = (k == DBK_CVD || k == DBK_CLD) && strncmp(names[i], "daily", 5) == 0 &&
+					(names[i][5] == '.' || names[i][5] == '-');
 			char full[4096];
 			struct stat st;
 
-			if (is_ign != (pass == 0))
+			if (pass != (is_ign ? 0 : is_daily ? 1 : 2))
 				continue;
 			if (snprintf(full, sizeof(full), "%s/%s", path, names[i]) >= (int)sizeof(full))
 				continue;
@@ -300,6 +506,8 @@ static vg_status load_dir(struct sigset *s, const char *path, bool require_db)
 				vg_log(s->log, VG_LOG_DEBUG, "%s: not a database file, skipped", full);
 				continue;
 			}
+			if ((k == DBK_CVD || k == DBK_CLD) && superseded(s, path, names, n, i))
+				continue;
 			rc = load_file(s, full, k, &loaded);
 			if (rc != VG_OK)
 				break;

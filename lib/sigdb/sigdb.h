@@ -154,6 +154,29 @@ void vec_free(struct vec *v);
 void *vec_push(struct vec *v);
 #define VEC_AT(v, type, i) (&((type *)(v)->items)[i])
 
+/* Told about every database file (or container member) the loader meets;
+ * vg_db_inspect() uses it to count per file. */
+enum db_file_state {
+	DBFILE_LOADED = 0,
+	DBFILE_UNSUPPORTED,  /* a ClamAV format vigil does not read (yet or by decision) */
+	DBFILE_PUA_SKIPPED,  /* PUA set, loaded only with detect_pua */
+	DBFILE_NOT_OFFICIAL, /* skipped: only signed containers are accepted */
+	DBFILE_OTHER         /* not a database: COPYING, unknown names */
+};
+
+struct db_file_event {
+	const char *container; /* file name of the container, NULL for a loose file */
+	const char *name;      /* file name (member name inside a container) */
+	enum db_file_state state;
+	uint64_t lines;        /* lines that are neither empty nor '#' comments */
+	uint64_t signatures, deferred, skipped;
+};
+
+struct sigset_observer {
+	void (*fn)(void *ctx, const struct db_file_event *ev);
+	void *ctx;
+};
+
 struct sigset {
 	struct buf names;        /* NUL-terminated names */
 	struct vec sigs;         /* struct sig */
@@ -170,7 +193,9 @@ struct sigset {
 	struct vec dbs;          /* struct db_record */
 	uint32_t flevel;
 	bool detect_pua;
+	bool official_only;      /* load signed containers (.cvd/.cld) only */
 	const struct vg_logger *log;
+	const struct sigset_observer *observer; /* NULL: nobody listens */
 	char error[1200];        /* "file:line:col: what" of the last failure */
 };
 
@@ -248,5 +273,108 @@ vg_status sigdb_add_sig(struct sigset *s, const struct db_text *t, const char *n
  * *bad set when a present field is not a number. */
 bool sigdb_flevel_ok(const struct sigset *s, const struct field *fmin, const struct field *fmax,
 		     bool *bad);
+
+/* ---- ClamAV's digital signatures (dsig.c) ---- */
+
+enum dsig_key {
+	DSIG_KEY_CVD = 0, /* .cvd header: RSA-1024 over the payload's MD5 */
+	DSIG_KEY_INFO,    /* .info manifest DSIG: RSA-2048 PSS over SHA-256 */
+	DSIG_KEY_CDIFF    /* .cdiff: RSA-2048 PSS over SHA-256 */
+};
+
+/* sig is the signature text (ClamAV's base-64 alphabet, little-endian). */
+bool dsig_verify_md5(const char *sig, size_t len, const uint8_t md5[16]);
+bool dsig_verify_sha256(enum dsig_key key, const char *sig, size_t len,
+			const uint8_t sha256[32]);
+
+/* ---- signed containers (cvd.c) ---- */
+
+enum cvd_kind {
+	CVD_KIND_CVD = 0, /* signed by ClamAV: header RSA-MD5 and .info DSIG */
+	CVD_KIND_CLD,     /* built locally from a .cvd and .cdiffs: .info DSIG */
+	CVD_KIND_CUD      /* unsigned by design: integrity (MD5, .info hashes) only */
+};
+
+struct cvd_header {
+	char time_text[64];   /* "22 Jun 2021 21-34 -0400" */
+	uint32_t version;
+	uint64_t sigs;        /* as declared by the builder */
+	uint32_t flevel;      /* minimum functionality level */
+	char md5[40];         /* 32 hex digits, or "X" */
+	char dsig[400];       /* or "X" */
+	char builder[64];
+	int64_t build_time;   /* unix seconds; 0 when absent */
+};
+
+struct cvd_entry {        /* one line of the .info manifest */
+	char *name;
+	uint64_t size;
+	uint8_t sha256[32];
+	bool seen;
+};
+
+struct cvd {
+	enum cvd_kind kind;
+	const char *path;     /* for messages; borrowed */
+	const uint8_t *data;  /* the whole file; borrowed */
+	size_t len;
+	struct cvd_header hdr;
+	bool verified;        /* the signatures that this kind carries all verified */
+	char *info;           /* the .info manifest text */
+	size_t info_len;
+	char info_name[256];
+	struct cvd_entry *entries;
+	size_t nentries;
+	char err[600];        /* "path: what went wrong" */
+};
+
+/* The kind a file name's extension says; false if none. */
+bool cvd_kind_of_name(const char *name, enum cvd_kind *out);
+/* The database name: "daily" for daily.cvd and daily-27000.cvd. */
+void cvd_db_name(const char *file_name, char *out, size_t outlen);
+/* Parses the 512-byte header (and nothing else). */
+vg_status cvd_parse_header(const uint8_t *data, size_t len, struct cvd_header *h, char *err,
+			   size_t errlen);
+/* Reads and parses the header of a container file; false if it cannot. */
+bool cvd_read_header_file(const char *path, struct cvd_header *h);
+/* Checks the header, the MD5 and signature it carries, finds, parses and
+ * checks the .info manifest. VG_EFORMAT (malformed) or VG_EBADSIG (a
+ * signature, hash or size does not match); c->err says which file and why.
+ * cvd_close() is needed whatever the result. */
+vg_status cvd_open(struct cvd *c, const char *path, enum cvd_kind kind, const uint8_t *data,
+		   size_t len);
+/* Calls fn on every member (COPYING and the .info included) in archive
+ * order, each checked against the manifest before fn sees it; at the end,
+ * every file the manifest lists must have been met. fn's error stops the
+ * walk and is returned. */
+typedef vg_status cvd_member_fn(void *ctx, const char *name, const uint8_t *data, size_t len);
+vg_status cvd_each_member(struct cvd *c, cvd_member_fn *fn, void *ctx);
+void cvd_close(struct cvd *c);
+
+/* ---- incremental updates (cdiff.c) ---- */
+
+/* A container's files in memory, in order. */
+struct memfile {
+	char *name;
+	struct buf data;
+};
+struct memfiles {
+	struct memfile *files;
+	size_t n;
+};
+void memfiles_free(struct memfiles *m);
+vg_status memfiles_add(struct memfiles *m, const char *name, const uint8_t *data, size_t len);
+
+/* Verifies a .cdiff (header, gzip script, signature) and returns its script
+ * and the version it produces. VG_EBADSIG when the signature does not verify. */
+vg_status cdiff_open(const uint8_t *data, size_t len, const char *path, uint32_t *version,
+		     char **script, size_t *script_len, char *err, size_t errlen);
+/* Runs the script on the files (OPEN/ADD/DEL/XCHG/MOVE/CLOSE/UNLINK). */
+vg_status cdiff_apply_script(struct memfiles *m, const char *script, size_t len, const char *path,
+			     char *err, size_t errlen);
+/* A .cld from files: header = first .info line padded to 512 bytes, then an
+ * uncompressed tar of COPYING, the .info and the other files. */
+vg_status cld_build(const struct memfiles *m, uint8_t **out, size_t *out_len, char *err,
+		    size_t errlen);
 
 #endif

@@ -14,7 +14,7 @@ const char *const vt_vigil_conf_keys[] = {
 	/* scanning (clamd.conf meaning) */
 	"MaxFileSize", "MaxScanSize", "MaxRecursion", "MaxFiles", "MaxScanTime",
 	"MaxDirectoryRecursion", "FollowDirectorySymlinks", "FollowFileSymlinks",
-	"ExcludePath", "DetectPUA", "AlertExceedsMax", "AlertEncrypted", "LogFile", "MaxThreads",
+	"ExcludePath", "DetectPUA", "OfficialDatabaseOnly", "AlertExceedsMax", "AlertEncrypted", "LogFile", "MaxThreads",
 	/* compiled-database cache (vigil) */
 	"CacheDirectory",
 	"QuarantineDirectory", /* quarantine store (vigil) */

@@ -59,6 +59,7 @@ struct scan_config {
 	int recursive;
 	int allmatch;
 	int detect_pua;
+	int official_db_only; /* load signed containers only */
 	int alert_exceeds_max;
 	int alert_encrypted;
 	struct vg_limits limits;

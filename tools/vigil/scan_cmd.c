@@ -70,6 +70,7 @@ static const char scan_usage[] =
 	"  -d, --database=FILE/DIR      load this database file or folder; repeatable;\n"
 	"                               replaces the default databases\n"
 	"      --detect-pua[=yes/no]    also load PUA signatures (.hdu, .hsu, ...)\n"
+	"      --official-db-only[=yes/no]  load only signed containers (.cvd, .cld)\n"
 	"      --config-file=FILE       read settings from FILE (default " VIGIL_DEFAULT_CONFIG ")\n"
 	"\n"
 	"Output:\n"
@@ -148,6 +149,7 @@ enum {
 	OPT_FOLLOW_DIR,
 	OPT_FOLLOW_FILE,
 	OPT_DETECT_PUA,
+	OPT_OFFICIAL_DB_ONLY,
 	OPT_ALERT_EXCEEDS_MAX,
 	OPT_ALERT_ENCRYPTED,
 	OPT_STDOUT,
@@ -193,6 +195,7 @@ static const struct option long_opts[] = {
 	{ "follow-dir-symlinks", optional_argument, NULL, OPT_FOLLOW_DIR },
 	{ "follow-file-symlinks", optional_argument, NULL, OPT_FOLLOW_FILE },
 	{ "detect-pua", optional_argument, NULL, OPT_DETECT_PUA },
+	{ "official-db-only", optional_argument, NULL, OPT_OFFICIAL_DB_ONLY },
 	{ "alert-exceeds-max", optional_argument, NULL, OPT_ALERT_EXCEEDS_MAX },
 	{ "alert-encrypted", optional_argument, NULL, OPT_ALERT_ENCRYPTED },
 	{ "alert-encrypted-archive", optional_argument, NULL, OPT_ALERT_ENCRYPTED },
@@ -393,6 +396,8 @@ static int apply_option(struct scan_args *a, int c, const char *arg)
 		return parse_follow("follow-file-symlinks", arg, &cfg->follow_file);
 	case OPT_DETECT_PUA:
 		return parse_flag("detect-pua", arg, &cfg->detect_pua);
+	case OPT_OFFICIAL_DB_ONLY:
+		return parse_flag("official-db-only", arg, &cfg->official_db_only);
 	case OPT_ALERT_EXCEEDS_MAX:
 		return parse_flag("alert-exceeds-max", arg, &cfg->alert_exceeds_max);
 	case OPT_ALERT_ENCRYPTED:
@@ -608,6 +613,10 @@ static int apply_config(struct scan_args *a, const struct vt_config *conf)
 		if (vt_parse_bool(e->value, &cfg->detect_pua) != 0)
 			return conf_error(conf, e, "yes or no");
 	}
+	if ((e = vt_config_last(conf, "OfficialDatabaseOnly")) != NULL) {
+		if (vt_parse_bool(e->value, &cfg->official_db_only) != 0)
+			return conf_error(conf, e, "yes or no");
+	}
 	if ((e = vt_config_last(conf, "AlertEncrypted")) != NULL) {
 		if (vt_parse_bool(e->value, &cfg->alert_encrypted) != 0)
 			return conf_error(conf, e, "yes or no");
@@ -741,7 +750,8 @@ static int build_engine(struct scan_state *s, struct vg_engine_options *eo)
 	const struct scan_config *cfg = s->cfg;
 	enum vg_status st;
 
-	eo->flags = cfg->detect_pua ? VG_ENGINE_DETECT_PUA : 0;
+	eo->flags = (cfg->detect_pua ? VG_ENGINE_DETECT_PUA : 0) |
+		    (cfg->official_db_only ? VG_ENGINE_OFFICIAL_ONLY : 0);
 	eo->limits = cfg->limits;
 	eo->log = vt_engine_log;
 	eo->log_ctx = s->out;

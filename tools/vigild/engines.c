@@ -151,7 +151,8 @@ struct vg_engine *vd_engine_build(const struct vd_settings *s)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	vt_output_init(&o, NULL, msg);
 	vg_engine_options_init(&eo);
-	eo.flags = s->detect_pua ? VG_ENGINE_DETECT_PUA : 0;
+	eo.flags = (s->detect_pua ? VG_ENGINE_DETECT_PUA : 0) |
+		   (s->official_db_only ? VG_ENGINE_OFFICIAL_ONLY : 0);
 	eo.limits = s->limits;
 	eo.log = vd_log_engine;
 	eo.log_ctx = NULL;

@@ -25,7 +25,7 @@ static const char *const known_keys[] = {
 	"ExtendedDetectionInfo",
 	"MaxFileSize", "MaxScanSize", "MaxRecursion", "MaxFiles", "MaxScanTime",
 	"MaxDirectoryRecursion", "FollowDirectorySymlinks", "FollowFileSymlinks",
-	"CrossFilesystems", "ExcludePath", "AllowAllMatchScan", "DetectPUA",
+	"CrossFilesystems", "ExcludePath", "AllowAllMatchScan", "DetectPUA", "OfficialDatabaseOnly",
 	"AlertExceedsMax",
 	/* sandboxed scan workers (vigil) */
 	"InsecureNoSandbox", "WorkerFiles", "WorkerDeadline",
@@ -42,7 +42,7 @@ static const char *const known_keys[] = {
 	"BytecodeSecurity", "BytecodeTimeout", "BytecodeUnsigned", "MaxEmbeddedPE",
 	"MaxHTMLNormalize", "MaxHTMLNoTags", "MaxScriptNormalize", "MaxZipTypeRcg",
 	"MaxPartitions", "MaxIconsPE", "MaxRecHWP3", "PCREMatchLimit", "PCRERecMatchLimit",
-	"PCREMaxFileSize", "OfficialDatabaseOnly", "LogFileUnlock", "LogFileMaxSize",
+	"PCREMaxFileSize", "LogFileUnlock", "LogFileMaxSize",
 	"LogRotate", "LogFacility", "ConcurrentDatabaseReload", "ExitOnOOM",
 	"LeaveTemporaryFiles", "GenerateMetadataJson", "ForceToDisk", "DisableCache",
 	"CacheSize", "DisableCertCheck", "AlertBrokenExecutables", "AlertBrokenMedia",
@@ -396,6 +396,7 @@ static int load(struct vd_settings *s, const char *path, int required)
 	rc |= get_bool(s, "CrossFilesystems", &s->cross_filesystems);
 	rc |= get_bool(s, "AllowAllMatchScan", &s->allow_allmatch);
 	rc |= get_bool(s, "DetectPUA", &s->detect_pua);
+	rc |= get_bool(s, "OfficialDatabaseOnly", &s->official_db_only);
 	rc |= get_bool(s, "AlertExceedsMax", &s->alert_exceeds_max);
 	rc |= get_bool(s, "InsecureNoSandbox", &s->insecure_no_sandbox);
 	rc |= get_uint(s, "WorkerFiles", UINT32_MAX, &s->worker_files);

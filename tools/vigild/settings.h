@@ -72,6 +72,7 @@ struct vd_settings {
 	size_t exclude_count;
 	int allow_allmatch;
 	int detect_pua;
+	int official_db_only; /* load signed containers only */
 	int alert_exceeds_max;
 
 	/* sandboxed scan workers */
