@@ -137,6 +137,13 @@ def daemon_scenario(vigild, actd, vigil, ws):
         extra.append(('User', 'nobody'))
     vig = L.start_vigild(vigild, ws, name='acting', extra=extra)
     try:
+        # the socket exists before vigild starts its helper and drops to
+        # its User: wait until it says it is ready (bounded)
+        for _ in range(600):
+            if 'ready:' in vig.output() or not vig.alive():
+                break
+            time.sleep(0.1)
+        check('ready:' in vig.output(), 'vigild never became ready:\n' + vig.output())
         helpers = [c for c in children(vig.pid)
                    if open('/proc/%d/comm' % c).read().strip() == 'vigil-actd']
         check(len(helpers) == 1, 'one vigil-actd child expected, found %s' % helpers)
