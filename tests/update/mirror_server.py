@@ -15,7 +15,8 @@ behaviour, so a test can turn one mirror into a hostile one between runs:
     {"/test.cvd": {"status": 429, "headers": {"Retry-After": "3600"}}}
 
 Honours "Range: bytes=A-B" (and "bytes=A-") on plain files with 206 Partial
-Content, as ClamAV's mirrors do for the header of a .cvd.
+Content, as ClamAV's mirrors do for the header of a .cvd; {"norange": true}
+makes it ignore Range and send the whole file.
 
 Writes the chosen port to PORTFILE, and one line per request to LOGFILE:
 method, path and every request header, so tests can check what clients send.
@@ -94,7 +95,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         extra = int(rule.get("extra", 0))
         rng = self.headers.get("Range", "")
-        if rng.startswith("bytes=") and not extra:
+        if rng.startswith("bytes=") and not extra and not rule.get("norange"):
             first, _, last = rng[6:].partition("-")
             try:
                 a = int(first)

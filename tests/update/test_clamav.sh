@@ -84,6 +84,13 @@ check "up to date: says so" out_has "test: up to date (version 6)"
 check "up to date: one request, ranged" [ "$(requests)" -eq 1 ]
 check "up to date: only ranged requests" only_ranged
 
+# a server that ignores Range: the client stops after the header
+rules '{"/test.cvd": {"norange": true}}'
+cupdate
+check "server ignoring Range: exit 0" rc_is 0
+check "server ignoring Range: still up to date" out_has "test: up to date (version 6)"
+no_rules
+
 # ---- a cdiff missing: the whole .cvd instead ----
 rm -f "$CDB"/*
 cp "$FIX/test-3.cvd" "$CDB/test.cvd"
