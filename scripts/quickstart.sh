@@ -61,7 +61,7 @@ test)
 	for preset in asan release; do
 		cmake --preset "$preset" >/dev/null
 		cmake --build "build/$preset"
-		ctest --preset "$preset" -j2
+		ctest --preset "$preset" -j2 --output-on-failure
 	done
 	;;
 *)

@@ -96,12 +96,15 @@ if [ -n "$AS_USER" ]; then
 	check "unreadable folder: stderr names the folder and the cause" \
 		grep -q -F "perm/locked: Permission denied" "$T/v.err"
 	check "infected + unreadable: exit 1 (found wins)" [ "$vrc" = 1 ]
+	[ "$vrc" -gt 2 ] && sed 's/^/  | /' "$T/v.err" | head -80
 	rm -f "$T/perm/open/eicar.com"
 	$AS_USER "$VIGIL" scan --config-file="$T/empty.conf" -d db perm > "$T/v.out" 2> "$T/v.err"; vrc=$?
 	$AS_USER clamscan -r -d db perm > "$T/c.out" 2> "$T/c.err"; crc=$?
 	check "only unreadable paths: exit 2 and 'Total errors: 2', as clamscan" eval \
 		'[ $vrc = 2 ] && [ $crc = 2 ] && grep -q -x "Total errors: 2" "$T/v.out" &&
 		 diff -u <(strip_variable "$T/c.out") <(strip_variable "$T/v.out")'
+	# a crash (exit > 2): show what vigil said, sanitizer reports included
+	[ "$vrc" -gt 2 ] && sed 's/^/  | /' "$T/v.err" | head -80
 fi
 
 finish
