@@ -12,6 +12,11 @@ behaviour, so a test can turn one mirror into a hostile one between runs:
     {"/timestamp.note": {"slow": true}}            one byte every 2 seconds
     {"/timestamp.note": {"redirect": "file:///etc/passwd"}}
     {"/timestamp.note": {"status": 429}}
+    {"/test.cvd": {"status": 429, "headers": {"Retry-After": "3600"}}}
+
+Honours "Range: bytes=A-B" (and "bytes=A-") on plain files with 206 Partial
+Content, as ClamAV's mirrors do for the header of a .cvd; {"norange": true}
+makes it ignore Range and send the whole file.
 
 Writes the chosen port to PORTFILE, and one line per request to LOGFILE:
 method, path and every request header, so tests can check what clients send.
@@ -45,6 +50,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         rule = self.rules().get(self.path, {})
         if "status" in rule:
             self.send_response(rule["status"])
+            for k, v in rule.get("headers", {}).items():
+                self.send_header(k, v)
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
@@ -87,6 +94,27 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 pass
             return
         extra = int(rule.get("extra", 0))
+        rng = self.headers.get("Range", "")
+        if rng.startswith("bytes=") and not extra and not rule.get("norange"):
+            first, _, last = rng[6:].partition("-")
+            try:
+                a = int(first)
+                b = int(last) if last else len(data) - 1
+            except ValueError:
+                a, b = -1, -1
+            if a < 0 or a >= len(data) or b < a:
+                self.send_response(416)
+                self.send_header("Content-Range", "bytes */%d" % len(data))
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            b = min(b, len(data) - 1)
+            self.send_response(206)
+            self.send_header("Content-Range", "bytes %d-%d/%d" % (a, b, len(data)))
+            self.send_header("Content-Length", str(b - a + 1))
+            self.end_headers()
+            self.wfile.write(data[a:b + 1])
+            return
         self.send_response(200)
         if extra:
             self.send_header("Transfer-Encoding", "chunked")

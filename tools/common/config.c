@@ -20,6 +20,7 @@ const char *const vt_vigil_conf_keys[] = {
 	"QuarantineDirectory", /* quarantine store (vigil) */
 	/* updates (vigil update, docs/UPDATES.md) */
 	"UpdateMirror", "UpdateRoot", "UpdateStateDirectory", "UpdateTimeout", "UpdateNotifySocket",
+	"ClamAVMirror", "ClamAVDatabase",
 	NULL
 };
 

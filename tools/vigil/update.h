@@ -47,6 +47,11 @@ struct upd {
 	/* the refusal being reported */
 	struct vg_trust_error err;
 	int security_stop; /* a log inconsistency: do not try other mirrors */
+	/* the last HTTP exchange: a Range to ask for (NULL: the whole file),
+	 * the status code and the Retry-After seconds the mirror answered */
+	const char *range;
+	long http_code;
+	int64_t retry_after;
 };
 
 /* Progress on standard output (unless quiet). */
@@ -77,6 +82,7 @@ struct sink {
 	EVP_MD_CTX *md;
 	uint64_t max, total;
 	int too_big, write_errno;
+	int keep_first; /* in memory: keep the first max bytes, then stop (FETCH_TOOBIG) */
 };
 
 const char *upd_scheme_of(const char *url);
@@ -90,6 +96,10 @@ enum fetch_result upd_fetch_mem(struct upd *u, const char *mirror, const char *r
  * entries a day, so a larger claim is a log trying to exhaust the client). */
 #define UPD_MAX_LOG_ENTRIES (1u << 20)
 int upd_fetch_leaves(struct upd *u, const char *mirror, uint64_t size, uint8_t (**out)[32]);
+
+/* `vigil update --clamav`: ClamAV's .cvd/.cdiff from u->mirrors into
+ * u->db_dir (update_clamav.c). Returns 0 (updated or up to date) or 1. */
+int upd_clamav(struct upd *u, const char *const *dbs, size_t ndbs);
 
 /* Frees what the client holds: libcurl, the state database, notes. */
 void upd_close(struct upd *u);

@@ -39,6 +39,7 @@
 
 #include "commands.h"
 #include "config.h"
+#include "databases.h"
 #include "files.h"
 #include "publish.h"
 #include "update.h"
@@ -68,6 +69,13 @@ static const char usage_text[] =
 	"  --notify-socket PATH vigild's socket to send RELOAD to (UpdateNotifySocket,\n"
 	"                       default " DEFAULT_NOTIFY_SOCKET ")\n"
 	"  --no-reload          do not tell vigild\n"
+	"  --clamav             update ClamAV's official databases instead (.cvd and\n"
+	"                       .cdiff signed by Cisco-Talos) from ClamAVMirror (or\n"
+	"                       --mirror) into ClamAVDatabaseDirectory (or --db-dir,\n"
+	"                       default " VT_CLAMAV_DB_DIR "); no trust anchor needed\n"
+	"  --database NAME      with --clamav: a database to keep current (repeatable;\n"
+	"                       replaces ClamAVDatabase lines; default main daily\n"
+	"                       bytecode)\n"
 	"  -q, --quiet          only errors\n"
 	"  -h, --help           this help\n"
 	"\n"
@@ -740,8 +748,13 @@ int cmd_update(int argc, char **argv)
 		{ "no-reload", no_argument, NULL, 'N' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "clamav", no_argument, NULL, 'C' },
+		{ "database", required_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 }
 	};
+	const char *dbs[MAX_MIRRORS];
+	size_t ndbs = 0;
+	int clamav = 0;
 	struct upd u;
 	struct vt_config conf = { 0 };
 	const char *config_path = VIGIL_DEFAULT_CONFIG, *timeout = NULL;
@@ -768,6 +781,14 @@ int cmd_update(int argc, char **argv)
 		case 'n': u.notify = optarg; break;
 		case 'N': u.no_reload = 1; break;
 		case 'q': u.quiet = 1; break;
+		case 'C': clamav = 1; break;
+		case 'D':
+			if (ndbs == MAX_MIRRORS) {
+				fprintf(stderr, "ERROR: at most %d databases\n", MAX_MIRRORS);
+				return EXIT_USAGE;
+			}
+			dbs[ndbs++] = optarg;
+			break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		default:
 			fputs("Run 'vigil update --help' for the options.\n", stderr);
@@ -783,14 +804,19 @@ int cmd_update(int argc, char **argv)
 		fprintf(stderr, "ERROR: %s\n", msg);
 		return EXIT_USAGE;
 	}
+	if (ndbs > 0 && !clamav) {
+		fprintf(stderr, "ERROR: --database is for ClamAV's databases: add --clamav\n");
+		goto out;
+	}
 	if (upd_conf_path_value(&conf, "UpdateStateDirectory", &u.state_dir) ||
-	    upd_conf_path_value(&conf, "DatabaseDirectory", &u.db_dir) ||
+	    upd_conf_path_value(&conf, clamav ? "ClamAVDatabaseDirectory" : "DatabaseDirectory",
+				&u.db_dir) ||
 	    upd_conf_path_value(&conf, "UpdateRoot", &u.root_file) ||
 	    upd_conf_path_value(&conf, "UpdateNotifySocket", &u.notify))
 		goto out;
 	if (u.nmirrors == 0 && u.offline == NULL)
 		for (const struct vt_config_entry *e = NULL;
-		     (e = vt_config_next(&conf, "UpdateMirror", e)) != NULL;) {
+		     (e = vt_config_next(&conf, clamav ? "ClamAVMirror" : "UpdateMirror", e)) != NULL;) {
 			if (u.nmirrors < MAX_MIRRORS)
 				u.mirrors[u.nmirrors++] = e->value;
 		}
@@ -807,7 +833,7 @@ int cmd_update(int argc, char **argv)
 	if (u.state_dir == NULL)
 		u.state_dir = DEFAULT_STATE_DIR;
 	if (u.db_dir == NULL)
-		u.db_dir = DEFAULT_DB_DIR;
+		u.db_dir = clamav ? VT_CLAMAV_DB_DIR : DEFAULT_DB_DIR;
 	if (u.root_file == NULL)
 		u.root_file = DEFAULT_ROOT;
 	if (u.notify == NULL)
@@ -819,9 +845,49 @@ int cmd_update(int argc, char **argv)
 			goto out;
 		}
 	if (u.nmirrors == 0 && u.offline == NULL) {
-		fprintf(stderr, "ERROR: no mirror: add 'UpdateMirror https://...' to %s, or use "
-				"--mirror URL or --offline DIR\n",
-			config_path);
+		fprintf(stderr, "ERROR: no mirror: add '%s https://...' to %s, or use "
+				"--mirror URL%s\n",
+			clamav ? "ClamAVMirror" : "UpdateMirror", config_path,
+			clamav ? "" : " or --offline DIR");
+		goto out;
+	}
+	if (clamav) {
+		if (u.offline != NULL) {
+			fprintf(stderr, "ERROR: --offline is for vigil's own releases; for ClamAV's "
+					"databases copy the .cvd files into %s\n",
+				u.db_dir);
+			goto out;
+		}
+		if (ndbs == 0)
+			for (const struct vt_config_entry *e = NULL;
+			     (e = vt_config_next(&conf, "ClamAVDatabase", e)) != NULL && ndbs < MAX_MIRRORS;)
+				dbs[ndbs++] = e->value;
+		if (ndbs == 0) {
+			dbs[ndbs++] = "main";
+			dbs[ndbs++] = "daily";
+			dbs[ndbs++] = "bytecode";
+		}
+		for (size_t i = 0; i < ndbs; i++) {
+			size_t n = strlen(dbs[i]);
+			if (n == 0 || n > 48 || strspn(dbs[i], "abcdefghijklmnopqrstuvwxyz"
+							      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != n) {
+				fprintf(stderr, "ERROR: database name '%s': letters, digits and '_' only "
+						"(main, daily, bytecode)\n",
+					dbs[i]);
+				goto out;
+			}
+		}
+		u.now = (int64_t)time(NULL);
+		rc = EXIT_REFUSED;
+		if (upd_state_open(&u) != 0)
+			goto out;
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+		u.curl = curl_easy_init();
+		if (u.curl == NULL) {
+			fprintf(stderr, "ERROR: cannot start libcurl\n");
+			goto out;
+		}
+		rc = upd_clamav(&u, dbs, ndbs) == 0 ? EXIT_UPDATED : EXIT_REFUSED;
 		goto out;
 	}
 	if (u.offline != NULL) {

@@ -177,6 +177,11 @@ static size_t sink_write(char *p, size_t size, size_t n, void *ctx)
 	struct sink *s = ctx;
 	size_t len = size * n;
 	if (s->total + len > s->max) {
+		if (s->keep_first && s->fd < 0 && s->total < s->max) {
+			size_t part = (size_t)(s->max - s->total);
+			if (sink_write(p, 1, part, s) != part)
+				return 0;
+		}
 		s->too_big = 1;
 		return 0; /* abort the transfer */
 	}
@@ -230,6 +235,8 @@ enum fetch_result upd_fetch(struct upd *u, const char *mirror, const char *rel, 
 	char url[PATH_MAX + 256];
 	long code = 0;
 
+	u->http_code = 0;
+	u->retry_after = 0;
 	if (u->offline != NULL) {
 		/* a mirror folder: same limits, no network */
 		snprintf(url, sizeof(url), "%s/%s", u->offline, rel);
@@ -276,7 +283,8 @@ enum fetch_result upd_fetch(struct upd *u, const char *mirror, const char *rel, 
 			 strcmp(scheme, "http") == 0 ? "http,https" : "https");
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
 	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
-	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)s->max);
+	if (!s->keep_first) /* else the first bytes of a larger file are wanted */
+		curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)s->max);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, USER_AGENT);
@@ -287,8 +295,13 @@ enum fetch_result upd_fetch(struct upd *u, const char *mirror, const char *rel, 
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 64L);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, u->timeout < 30 ? u->timeout : 30L);
 	curl_easy_setopt(c, CURLOPT_FAILONERROR, 0L);
+	if (u->range != NULL)
+		curl_easy_setopt(c, CURLOPT_RANGE, u->range);
 	CURLcode rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	u->http_code = code;
+	curl_off_t ra = 0;
+	u->retry_after = curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK ? (int64_t)ra : 0;
 	if (s->too_big || rc == CURLE_FILESIZE_EXCEEDED) {
 		snprintf(why, whylen, "%s: larger than %llu bytes (endless-data attack or broken "
 				      "mirror); download stopped",
