@@ -33,6 +33,10 @@ install_packages() {
 }
 
 case "$mode" in
+build-deps)
+	# the build dependencies, one line (for CI scripts that install them first)
+	echo $BUILD_DEPS
+	;;
 demo)
 	# shellcheck disable=SC2086
 	install_packages $BUILD_DEPS
@@ -65,7 +69,7 @@ test)
 	done
 	;;
 *)
-	echo "usage: $0 demo|test" >&2
+	echo "usage: $0 demo|test|build-deps" >&2
 	exit 2
 	;;
 esac

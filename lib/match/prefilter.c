@@ -44,10 +44,14 @@ void prefilter_free(struct prefilter *pf)
 	vg_free(pf);
 }
 
-static vg_status compile_error(hs_compile_error_t *ce, char *err, size_t errlen)
+/* sel maps the shard's expression index back to the global literal id. */
+static vg_status compile_error(hs_compile_error_t *ce, const unsigned *sel, size_t n, char *err,
+			       size_t errlen)
 {
-	snprintf(err, errlen, "Vectorscan: %s (literal %d)", ce && ce->message ? ce->message : "?",
-		 ce ? ce->expression : -1);
+	long id = ce && ce->expression >= 0 && (size_t)ce->expression < n ? (long)sel[ce->expression]
+									   : -1;
+	snprintf(err, errlen, "Vectorscan: %s (literal %ld)", ce && ce->message ? ce->message : "?",
+		 id);
 	hs_free_compile_error(ce);
 	return VG_EFORMAT;
 }
@@ -78,7 +82,7 @@ static vg_status compile_as_regex(const struct literal *lits, const unsigned *se
 	}
 	if (hs_compile_multi((const char *const *)exprs, flags, ids, (unsigned)n, HS_MODE_STREAM,
 			     NULL, db, &ce) != HS_SUCCESS) {
-		rc = compile_error(ce, err, errlen);
+		rc = compile_error(ce, sel, n, err, errlen);
 		goto out;
 	}
 	rc = VG_OK;
@@ -112,7 +116,7 @@ static vg_status compile_as_literals(const struct literal *lits, const unsigned 
 	}
 	if (hs_compile_lit_multi(exprs, flags, ids, lens, (unsigned)n, HS_MODE_STREAM, NULL, db,
 				 &ce) != HS_SUCCESS) {
-		rc = compile_error(ce, err, errlen);
+		rc = compile_error(ce, sel, n, err, errlen);
 		goto out;
 	}
 	rc = VG_OK;

@@ -148,6 +148,17 @@ int vt_action_decode(const uint8_t *buf, size_t len, struct vt_action_req *out, 
 	return 0;
 }
 
+int vt_path_within(const char *path, const char *dir)
+{
+	size_t l = strlen(dir);
+
+	while (l > 1 && dir[l - 1] == '/')
+		l--;
+	if (l == 1 && dir[0] == '/')
+		return 1;
+	return strncmp(path, dir, l) == 0 && (path[l] == '/' || path[l] == '\0');
+}
+
 int vt_send_fd(int sock, const void *buf, size_t len, int fd)
 {
 	union {

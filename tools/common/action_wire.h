@@ -63,6 +63,10 @@ size_t vt_action_encode(uint8_t *buf, size_t cap, enum vt_action action, const c
 int vt_action_decode(const uint8_t *buf, size_t len, struct vt_action_req *out, char *err,
 		     size_t errlen);
 
+/* path is dir itself or inside it, component by component ("/srv/a" is
+ * not inside "/srv/ab"); dir "/" contains everything. Both absolute. */
+int vt_path_within(const char *path, const char *dir);
+
 /* Sends buf with fd attached (fd < 0: none). Returns 0 or -1 (errno). */
 int vt_send_fd(int sock, const void *buf, size_t len, int fd);
 

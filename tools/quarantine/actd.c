@@ -42,29 +42,17 @@ struct policy {
 	const char *store;
 };
 
-/* path is dir itself or inside it (component-wise). */
-static int under(const char *path, const char *dir)
-{
-	size_t l = strlen(dir);
-
-	while (l > 1 && dir[l - 1] == '/')
-		l--;
-	if (l == 1 && dir[0] == '/')
-		return 1;
-	return strncmp(path, dir, l) == 0 && (path[l] == '/' || path[l] == '\0');
-}
-
 static const char *policy_refuses(const struct policy *p, const char *path)
 {
 	size_t i;
 
 	for (i = 0; i < sizeof(never) / sizeof(never[0]); i++)
-		if (under(path, never[i]))
+		if (vt_path_within(path, never[i]))
 			return "it is in a system folder vigil-actd never acts on";
-	if (under(path, p->store))
+	if (vt_path_within(path, p->store))
 		return "it is inside the quarantine store";
 	for (i = 0; i < p->ninclude; i++)
-		if (under(path, p->include[i]))
+		if (vt_path_within(path, p->include[i]))
 			return NULL;
 	return "it is outside every ActionIncludePath";
 }

@@ -40,15 +40,9 @@ static const struct vd_settings *cfg;
  * queue and the error log. */
 static int included(const char *path)
 {
-	for (size_t i = 0; i < cfg->action_include_count; i++) {
-		const char *dir = cfg->action_include[i];
-		size_t l = strlen(dir);
-		while (l > 1 && dir[l - 1] == '/')
-			l--;
-		if ((l == 1 && dir[0] == '/') ||
-		    (strncmp(path, dir, l) == 0 && (path[l] == '/' || path[l] == '\0')))
+	for (size_t i = 0; i < cfg->action_include_count; i++)
+		if (vt_path_within(path, cfg->action_include[i]))
 			return 1;
-	}
 	return 0;
 }
 
