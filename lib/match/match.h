@@ -79,11 +79,14 @@ vg_status prefilter_build(const struct literal *lits, size_t n, unsigned max_sha
 void prefilter_free(struct prefilter *pf);
 size_t prefilter_memory(const struct prefilter *pf);
 
-/* The compiled database as bytes (vg_malloc'd) and back. Deserialising
- * copies into memory Vectorscan allocates (it needs its own alignment). */
+/* The compiled databases as an image section (vg_malloc'd) and back.
+ * prefilter_open uses the databases where they lie in bytes (which must
+ * outlive the prefilter), copying only when bytes is not 64-byte aligned;
+ * a section from another Vectorscan or another CPU is VG_EFORMAT, and the
+ * caller rebuilds. The bytes are trusted to be what prefilter_serialize
+ * wrote: the caller checks the image's checksum. */
 vg_status prefilter_serialize(const struct prefilter *pf, uint8_t **out, size_t *len);
-vg_status prefilter_deserialize(const uint8_t *bytes, size_t len, size_t nlits,
-				struct prefilter **out);
+vg_status prefilter_open(const uint8_t *bytes, size_t len, size_t nlits, struct prefilter **out);
 
 /* Called with the literal id and the absolute offset just past its last
  * byte. Return nonzero to stop the scan. */

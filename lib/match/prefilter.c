@@ -26,6 +26,8 @@
 struct prefilter {
 	size_t nshards;                    /* 0 when there are no literals */
 	hs_database_t *db[PF_MAX_SHARDS];
+	bool inplace;                      /* db[] lie in an image (or owned[]) */
+	void *owned[PF_MAX_SHARDS];        /* aligned copies, when one was needed */
 	size_t nlits;
 };
 
@@ -39,8 +41,12 @@ void prefilter_free(struct prefilter *pf)
 {
 	if (!pf)
 		return;
-	for (size_t i = 0; i < pf->nshards; i++)
-		hs_free_database(pf->db[i]);
+	for (size_t i = 0; i < pf->nshards; i++) {
+		if (pf->inplace)
+			free(pf->owned[i]);
+		else
+			hs_free_database(pf->db[i]);
+	}
 	vg_free(pf);
 }
 
@@ -213,80 +219,159 @@ vg_status prefilter_build(const struct literal *lits, size_t n, unsigned max_sha
 	return VG_OK;
 }
 
-/* Layout: u32 shard count, then per shard a u64 length and the bytes
- * Vectorscan serialised (host byte order: the image is machine-bound). */
+/* Layout of the image section (host byte order: the image is machine-bound):
+ *
+ *   struct pf_header: magic, shard count, the Vectorscan version
+ *       and host platform the databases were compiled on, and per shard
+ *       the offset (from the section start, a multiple of 64) and size of
+ *       its database;
+ *   each shard's database in Vectorscan's in-memory form, as
+ *       hs_deserialize_database_at() lays it out at a 64-byte boundary.
+ *
+ * Vectorscan's in-memory database is a header plus position-independent
+ * bytecode at a 64-byte aligned offset, so a database stored at a 64-byte
+ * boundary of an image mapped at a page boundary is usable where it lies:
+ * opening a cached image copies nothing, and every process scanning with
+ * it shares the same page-cache pages. What hs_deserialize_database()
+ * would check is checked here instead: the image's own checksum covers the
+ * bytes (Vectorscan's CRC would read them all again), hs_database_size()
+ * checks magic and version, and the stored platform and library version
+ * must equal this host's, or the image is refused and rebuilt. */
+#define PF_MAGIC 0x31667076u /* "vpf1" */
+#define PF_ALIGN 64u
+
+struct pf_header {
+	uint32_t magic;
+	uint32_t nshards;
+	char hs_version[24];         /* hs_version(), cut */
+	uint64_t tune, cpu_features; /* hs_populate_platform() at compile time */
+	uint32_t off[PF_MAX_SHARDS];
+	uint32_t len[PF_MAX_SHARDS];
+};
+
+static void pf_host(struct pf_header *h)
+{
+	hs_platform_info_t p;
+
+	memset(h->hs_version, 0, sizeof(h->hs_version));
+	strncpy(h->hs_version, hs_version(), sizeof(h->hs_version) - 1);
+	if (hs_populate_platform(&p) == HS_SUCCESS) {
+		h->tune = p.tune;
+		h->cpu_features = p.cpu_features;
+	} else {
+		h->tune = h->cpu_features = UINT64_MAX; /* never equal to a stored one */
+	}
+}
+
 vg_status prefilter_serialize(const struct prefilter *pf, uint8_t **out, size_t *len)
 {
 	char *bytes[PF_MAX_SHARDS] = {NULL};
-	size_t n[PF_MAX_SHARDS] = {0}, total = sizeof(uint32_t);
-	uint32_t k = (uint32_t)pf->nshards;
+	size_t n[PF_MAX_SHARDS] = {0}, sz[PF_MAX_SHARDS] = {0};
+	size_t total = (sizeof(struct pf_header) + PF_ALIGN - 1) / PF_ALIGN * PF_ALIGN;
+	struct pf_header h;
 	vg_status rc = VG_ENOMEM;
-	uint8_t *copy, *p;
+	uint8_t *copy = NULL;
+	void *tmp = NULL;
 
-	for (size_t s = 0; s < k; s++) {
-		if (hs_serialize_database(pf->db[s], &bytes[s], &n[s]) != HS_SUCCESS)
+	memset(&h, 0, sizeof(h));
+	h.magic = PF_MAGIC;
+	h.nshards = (uint32_t)pf->nshards;
+	pf_host(&h);
+	for (size_t s = 0; s < pf->nshards; s++) {
+		if (hs_serialize_database(pf->db[s], &bytes[s], &n[s]) != HS_SUCCESS ||
+		    hs_serialized_database_size(bytes[s], n[s], &sz[s]) != HS_SUCCESS)
 			goto out;
-		total += sizeof(uint64_t) + n[s];
+		if (sz[s] > UINT32_MAX || total > UINT32_MAX - sz[s] - PF_ALIGN) {
+			rc = VG_ELIMIT;
+			goto out;
+		}
+		h.off[s] = (uint32_t)total;
+		h.len[s] = (uint32_t)sz[s];
+		total = (total + sz[s] + PF_ALIGN - 1) / PF_ALIGN * PF_ALIGN;
 	}
-	copy = vg_malloc(total);
+	copy = vg_calloc(1, total);
 	if (!copy)
 		goto out;
-	p = copy;
-	memcpy(p, &k, sizeof(k));
-	p += sizeof(k);
-	for (size_t s = 0; s < k; s++) {
-		uint64_t l = n[s];
-		memcpy(p, &l, sizeof(l));
-		p += sizeof(l);
-		memcpy(p, bytes[s], n[s]);
-		p += n[s];
+	memcpy(copy, &h, sizeof(h));
+	for (size_t s = 0; s < pf->nshards; s++) {
+		/* laid out at a 64-byte boundary, as it will lie in the image */
+		if (posix_memalign(&tmp, PF_ALIGN, sz[s]) != 0) {
+			tmp = NULL;
+			goto out;
+		}
+		if (hs_deserialize_database_at(bytes[s], n[s], tmp) != HS_SUCCESS) {
+			rc = VG_EINVAL;
+			goto out;
+		}
+		memcpy(copy + h.off[s], tmp, sz[s]);
+		free(tmp);
+		tmp = NULL;
 	}
 	*out = copy;
 	*len = total;
+	copy = NULL;
 	rc = VG_OK;
 out:
-	for (size_t s = 0; s < k; s++)
+	free(tmp);
+	vg_free(copy);
+	for (size_t s = 0; s < pf->nshards; s++)
 		free(bytes[s]); /* Vectorscan allocates with the default allocator */
 	return rc;
 }
 
-vg_status prefilter_deserialize(const uint8_t *bytes, size_t len, size_t nlits,
-				struct prefilter **out)
+vg_status prefilter_open(const uint8_t *bytes, size_t len, size_t nlits, struct prefilter **out)
 {
-	struct prefilter *pf = vg_calloc(1, sizeof(*pf));
-	uint32_t k;
+	struct prefilter *pf;
+	struct pf_header h, host;
+	size_t next;
 
+	if (len < sizeof(h))
+		return VG_EFORMAT;
+	memcpy(&h, bytes, sizeof(h));
+	memset(&host, 0, sizeof(host));
+	pf_host(&host);
+	if (h.magic != PF_MAGIC || h.nshards > PF_MAX_SHARDS || (h.nshards == 0) != (nlits == 0))
+		return VG_EFORMAT;
+	/* compiled by another Vectorscan or for another CPU: rebuilt */
+	if (memcmp(h.hs_version, host.hs_version, sizeof(h.hs_version)) != 0 ||
+	    h.tune != host.tune || h.cpu_features != host.cpu_features)
+		return VG_EFORMAT;
+	pf = vg_calloc(1, sizeof(*pf));
 	if (!pf)
 		return VG_ENOMEM;
 	pf->nlits = nlits;
-	if (len < sizeof(k))
-		goto bad;
-	memcpy(&k, bytes, sizeof(k));
-	bytes += sizeof(k);
-	len -= sizeof(k);
-	if (k > PF_MAX_SHARDS || (k == 0) != (nlits == 0))
-		goto bad;
-	for (uint32_t s = 0; s < k; s++) {
-		uint64_t l;
-		if (len < sizeof(l))
+	pf->inplace = true;
+	next = (sizeof(h) + PF_ALIGN - 1) / PF_ALIGN * PF_ALIGN;
+	for (uint32_t s = 0; s < h.nshards; s++) {
+		const uint8_t *at = bytes + h.off[s];
+		size_t sz = 0;
+
+		/* the shards follow one another as prefilter_serialize lays them */
+		if (h.off[s] != next || h.off[s] > len || h.len[s] > len - h.off[s])
 			goto bad;
-		memcpy(&l, bytes, sizeof(l));
-		bytes += sizeof(l);
-		len -= sizeof(l);
-		if (l > len)
-			goto bad;
-		/* a database from elsewhere (other Vectorscan, other CPU flags)
-		 * is refused here, and the caller rebuilds */
-		if (hs_deserialize_database((const char *)bytes, (size_t)l, &pf->db[s]) != HS_SUCCESS)
-			goto bad;
+		next = ((size_t)h.off[s] + h.len[s] + PF_ALIGN - 1) / PF_ALIGN * PF_ALIGN;
+		if ((uintptr_t)at % PF_ALIGN) {
+			/* an image in memory that is not 64-byte aligned (not
+			 * mapped from a file): copy to where alignment holds */
+			void *copy;
+			if (posix_memalign(&copy, PF_ALIGN, h.len[s]) != 0)
+				goto nomem;
+			memcpy(copy, at, h.len[s]);
+			pf->owned[s] = copy;
+			at = copy;
+		}
+		pf->db[s] = (hs_database_t *)(uintptr_t)at;
 		pf->nshards = s + 1;
-		bytes += l;
-		len -= (size_t)l;
+		if (hs_database_size(pf->db[s], &sz) != HS_SUCCESS || sz != h.len[s])
+			goto bad;
 	}
-	if (len != 0)
+	if (h.nshards && next != len)
 		goto bad;
 	*out = pf;
 	return VG_OK;
+nomem:
+	prefilter_free(pf);
+	return VG_ENOMEM;
 bad:
 	prefilter_free(pf);
 	return VG_EFORMAT;

@@ -742,7 +742,7 @@ vg_status scan_db_open(const uint8_t *image, size_t ilen, bool own, void *map, s
 	    hashidx_open(&db->img, SEC_PE_IMPORTS, &db->pe_imports) != VG_OK ||
 	    !image_section(&db->img, SEC_PREFILTER, 0, &p, &len))
 		goto fail;
-	rc = prefilter_deserialize(p, len, db->nlits, &db->pf);
+	rc = prefilter_open(p, len, db->nlits, &db->pf);
 	if (rc != VG_OK)
 		goto fail;
 	*out = db;

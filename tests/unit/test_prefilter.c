@@ -161,6 +161,8 @@ static void shards_find_what_a_naive_search_finds(void **state)
 		struct prefilter *pf = NULL, *back = NULL;
 		uint8_t *ser = NULL;
 		size_t ser_len = 0;
+		void *aligned = NULL;
+		uint32_t off0;
 		struct hits got;
 
 		assert_int_equal(prefilter_build(lits, NLITS, shards, &pf, err, sizeof(err)), VG_OK);
@@ -170,18 +172,41 @@ static void shards_find_what_a_naive_search_finds(void **state)
 		free(got.v);
 
 		assert_int_equal(prefilter_serialize(pf, &ser, &ser_len), VG_OK);
-		assert_int_equal(prefilter_deserialize(ser, ser_len, NLITS, &back), VG_OK);
-		got = run(back);
-		assert_int_equal(got.n, want.n);
-		assert_memory_equal(got.v, want.v, want.n * sizeof(*want.v));
-		free(got.v);
-		prefilter_free(back);
+		/* at a 64-byte boundary the databases are used where they lie
+		 * (as in a mapped image), elsewhere from an aligned copy */
+		assert_int_equal(posix_memalign(&aligned, 64, ser_len + 64), 0);
+		for (size_t shift = 0; shift <= 16; shift += 16) {
+			memcpy((uint8_t *)aligned + shift, ser, ser_len);
+			assert_int_equal(prefilter_open((uint8_t *)aligned + shift, ser_len, NLITS, &back),
+					 VG_OK);
+			got = run(back);
+			assert_int_equal(got.n, want.n);
+			assert_memory_equal(got.v, want.v, want.n * sizeof(*want.v));
+			free(got.v);
+			prefilter_free(back);
+		}
+		free(aligned);
 
-		/* damaged forms are refused, never trusted */
-		assert_int_equal(prefilter_deserialize(ser, ser_len - 1, NLITS, &back), VG_EFORMAT);
-		assert_int_equal(prefilter_deserialize(ser, 3, NLITS, &back), VG_EFORMAT);
-		ser[0] = 9; /* shard count out of range */
-		assert_int_equal(prefilter_deserialize(ser, ser_len, NLITS, &back), VG_EFORMAT);
+		/* damaged or foreign forms are refused, never trusted */
+		assert_int_equal(prefilter_open(ser, ser_len - 1, NLITS, &back), VG_EFORMAT);
+		assert_int_equal(prefilter_open(ser, ser_len + 64, NLITS, &back), VG_EFORMAT);
+		assert_int_equal(prefilter_open(ser, 3, NLITS, &back), VG_EFORMAT);
+		ser[40]++; /* compiled for other CPU features (pf_header.cpu_features) */
+		assert_int_equal(prefilter_open(ser, ser_len, NLITS, &back), VG_EFORMAT);
+		ser[40]--;
+		ser[8] ^= 1; /* another Vectorscan version */
+		assert_int_equal(prefilter_open(ser, ser_len, NLITS, &back), VG_EFORMAT);
+		ser[8] ^= 1;
+		ser[4] = 9; /* shard count out of range */
+		assert_int_equal(prefilter_open(ser, ser_len, NLITS, &back), VG_EFORMAT);
+		ser[4] = (uint8_t)shards;
+		ser[0] ^= 1; /* magic */
+		assert_int_equal(prefilter_open(ser, ser_len, NLITS, &back), VG_EFORMAT);
+		ser[0] ^= 1;
+		/* a shard whose Vectorscan header is damaged */
+		memcpy(&off0, ser + 48, sizeof(off0));
+		ser[off0] ^= 0xff;
+		assert_int_equal(prefilter_open(ser, ser_len, NLITS, &back), VG_EFORMAT);
 		vg_free(ser);
 		prefilter_free(pf);
 	}
