@@ -71,6 +71,56 @@ struct literal {
 	bool nocase; /* ASCII letters match either case (.ldb ::i) */
 };
 
+/* ---- gram index: the prefilter's matcher for plain literals of 8..32 bytes
+ * (gramidx.c). Literals it does not accept go to Vectorscan. ---- */
+
+#define GRAMIDX_MAX_LEN 32u
+#define GRAMIDX_MAX_STEP 16u
+
+struct gram_ent;
+
+struct gramidx {
+	const uint64_t *bitmap;
+	const uint32_t *starts;
+	const struct gram_ent *ents;
+	const uint8_t *bytes;
+	uint32_t nents;
+	unsigned step;
+	unsigned word_bits, bucket_shift;
+};
+
+struct gramidx_stream {
+	uint64_t pos;  /* stream offset of the next byte */
+	uint64_t done; /* gram ends up to here are examined */
+	uint32_t clen; /* bytes carried to the next chunk */
+	uint8_t carry[64];
+};
+
+typedef int prefilter_hit_fn(void *ctx, uint32_t id, uint64_t end);
+
+/* An index with step s examines every s-th offset only, and holds s grams
+ * of each literal (one of them lands on an examined offset): for literals
+ * of at least 8 + s - 1 bytes. */
+bool gramidx_accepts(const struct literal *l, unsigned step);
+/* The index of lits[sel[0..n)] as a blob (posix_memalign'd, 64-aligned;
+ * free() it). Literal ids are the sel values. */
+vg_status gramidx_build(const struct literal *lits, const unsigned *sel, size_t n, unsigned step,
+			uint8_t **out, size_t *out_len);
+/* A view of a blob (64-byte aligned, outliving the view); checks every
+ * bound the scan relies on. */
+vg_status gramidx_open(const uint8_t *blob, size_t len, size_t nlits, struct gramidx *g);
+void gramidx_stream_begin(struct gramidx_stream *s);
+/* Reports literals found in the stream so far (those that may still run
+ * on past data wait for the next call); nonzero when cb asked to stop.
+ * Hits of one literal arrive in end order. */
+int gramidx_stream_scan(const struct gramidx *g, struct gramidx_stream *s, const uint8_t *data,
+			size_t len, prefilter_hit_fn *cb, void *ctx);
+/* The stream ended: reports what was waiting. */
+int gramidx_stream_end(const struct gramidx *g, struct gramidx_stream *s, prefilter_hit_fn *cb,
+		       void *ctx);
+/* Every literal ending at or before this offset has been reported. */
+uint64_t gramidx_stream_settled(const struct gramidx_stream *s);
+
 /* Literal i gets id i. Zero literals is allowed (scans find nothing).
  * max_shards (>= 1) bounds how many Vectorscan databases, compiled in
  * parallel, the set is split into: more compile faster and scan slower. */
@@ -88,9 +138,8 @@ size_t prefilter_memory(const struct prefilter *pf);
 vg_status prefilter_serialize(const struct prefilter *pf, uint8_t **out, size_t *len);
 vg_status prefilter_open(const uint8_t *bytes, size_t len, size_t nlits, struct prefilter **out);
 
-/* Called with the literal id and the absolute offset just past its last
- * byte. Return nonzero to stop the scan. */
-typedef int prefilter_hit_fn(void *ctx, uint32_t id, uint64_t end);
+/* prefilter_hit_fn is called with the literal id and the absolute offset
+ * just past its last byte. Return nonzero to stop the scan. */
 
 /* A per-thread stream state (scratch space included); reusable across files. */
 vg_status prefilter_stream_new(const struct prefilter *pf, struct prefilter_stream **out);
@@ -100,6 +149,9 @@ vg_status prefilter_stream_begin(struct prefilter_stream *s);
 vg_status prefilter_stream_scan(struct prefilter_stream *s, const uint8_t *data, size_t len,
 				prefilter_hit_fn *cb, void *ctx);
 vg_status prefilter_stream_end(struct prefilter_stream *s, prefilter_hit_fn *cb, void *ctx);
+/* Every literal ending at or before this stream offset has been reported
+ * (the gram index holds the last few bytes of a chunk back). */
+uint64_t prefilter_stream_settled(const struct prefilter_stream *s);
 
 /* ---- logical: .ldb expressions and byte-compare subsignatures ---- */
 

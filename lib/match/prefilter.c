@@ -1,6 +1,7 @@
-/* The literal prefilter: the anchors of all body patterns in Vectorscan
- * streaming databases, so a file is searched once for every signature, in
- * bounded memory, whatever its size.
+/* The literal prefilter: the anchors of all body patterns, so a file is
+ * searched once for every signature, in bounded memory, whatever its size.
+ * Plain literals of 8 to 32 bytes go to the gram index (gramidx.c); the
+ * rest (shorter, caseless or longer) to Vectorscan streaming databases.
  *
  * A large literal set may be split into shards compiled in parallel threads:
  * Vectorscan's compiler costs tens of microseconds per literal and runs on
@@ -23,8 +24,21 @@
 #define PF_MAX_SHARDS 4u
 #define PF_SHARD_LITS 40000u
 
+/* Gram indexes and the offsets each examines (every step-th). One index,
+ * examining every other offset, holding literals of 9 to 32 bytes, scanned
+ * fastest on the benchmark (BENCHMARKS.md §3: every offset, 1.25x slower;
+ * every 4th, 1.25x slower too, as its larger bitmap misses the caches and
+ * more literals go to Vectorscan; a second index for the rest costs a
+ * second pass). The array allows a set of indexes with other steps. */
+#define PF_GRAMS 1u
+static const unsigned pf_steps[PF_GRAMS] = {2};
+
 struct prefilter {
-	size_t nshards;                    /* 0 when there are no literals */
+	struct gramidx gi[PF_GRAMS];       /* views of gview[] */
+	const uint8_t *gview[PF_GRAMS];    /* the gram index blobs (NULL: none) */
+	size_t glen[PF_GRAMS];
+	void *gblob[PF_GRAMS];             /* gview[] when built or copied */
+	size_t nshards;                    /* 0 when Vectorscan has no literals */
 	hs_database_t *db[PF_MAX_SHARDS];
 	bool inplace;                      /* db[] lie in an image (or owned[]) */
 	void *owned[PF_MAX_SHARDS];        /* aligned copies, when one was needed */
@@ -33,6 +47,7 @@ struct prefilter {
 
 struct prefilter_stream {
 	const struct prefilter *pf;
+	struct gramidx_stream gs[PF_GRAMS];
 	hs_scratch_t *scratch;             /* one scratch fits every shard */
 	hs_stream_t *stream[PF_MAX_SHARDS];
 };
@@ -47,6 +62,8 @@ void prefilter_free(struct prefilter *pf)
 		else
 			hs_free_database(pf->db[i]);
 	}
+	for (size_t i = 0; i < PF_GRAMS; i++)
+		free(pf->gblob[i]);
 	vg_free(pf);
 }
 
@@ -164,7 +181,8 @@ vg_status prefilter_build(const struct literal *lits, size_t n, unsigned max_sha
 	pthread_t th[PF_MAX_SHARDS];
 	bool started[PF_MAX_SHARDS] = {false};
 	struct prefilter *pf;
-	size_t k;
+	unsigned *gsel[PF_GRAMS] = {NULL}, *hsel = NULL;
+	size_t k, ng[PF_GRAMS] = {0}, nh = 0;
 	vg_status rc = VG_OK;
 
 	if (n > UINT32_MAX / 2)
@@ -177,7 +195,47 @@ vg_status prefilter_build(const struct literal *lits, size_t n, unsigned max_sha
 		*out = pf;
 		return VG_OK;
 	}
-	k = (n + PF_SHARD_LITS - 1) / PF_SHARD_LITS;
+	hsel = vg_calloc(n, sizeof(unsigned));
+	for (size_t g = 0; g < PF_GRAMS; g++)
+		gsel[g] = vg_calloc(n, sizeof(unsigned));
+	if (!hsel) {
+		rc = VG_ENOMEM;
+		goto out;
+	}
+	for (size_t g = 0; g < PF_GRAMS; g++)
+		if (!gsel[g]) {
+			rc = VG_ENOMEM;
+			goto out;
+		}
+	for (size_t i = 0; i < n; i++) {
+		size_t g = 0;
+		while (g < PF_GRAMS && !gramidx_accepts(&lits[i], pf_steps[g]))
+			g++;
+		if (g < PF_GRAMS)
+			gsel[g][ng[g]++] = (unsigned)i;
+		else
+			hsel[nh++] = (unsigned)i;
+	}
+	for (size_t g = 0; g < PF_GRAMS; g++) {
+		uint8_t *blob = NULL;
+		size_t blen = 0;
+		if (!ng[g])
+			continue;
+		rc = gramidx_build(lits, gsel[g], ng[g], pf_steps[g], &blob, &blen);
+		if (rc == VG_OK) {
+			pf->gblob[g] = blob;
+			pf->gview[g] = blob;
+			pf->glen[g] = blen;
+			rc = gramidx_open(blob, blen, n, &pf->gi[g]);
+		}
+		if (rc != VG_OK) {
+			snprintf(err, errlen, "building the gram index failed");
+			goto out;
+		}
+	}
+	if (nh == 0)
+		goto out;
+	k = (nh + PF_SHARD_LITS - 1) / PF_SHARD_LITS;
 	if (k > PF_MAX_SHARDS)
 		k = PF_MAX_SHARDS;
 	if (max_shards && k > max_shards)
@@ -185,14 +243,14 @@ vg_status prefilter_build(const struct literal *lits, size_t n, unsigned max_sha
 	memset(jobs, 0, sizeof(jobs));
 	for (size_t s = 0; s < k; s++) {
 		jobs[s].lits = lits;
-		jobs[s].sel = vg_calloc(n / k + 1, sizeof(unsigned));
+		jobs[s].sel = vg_calloc(nh / k + 1, sizeof(unsigned));
 		if (!jobs[s].sel)
 			rc = VG_ENOMEM;
 	}
 	/* round robin: shards of equal size and alike content */
-	for (size_t i = 0; rc == VG_OK && i < n; i++) {
+	for (size_t i = 0; rc == VG_OK && i < nh; i++) {
 		struct shard_job *j = &jobs[i % k];
-		j->sel[j->n++] = (unsigned)i;
+		j->sel[j->n++] = hsel[i];
 	}
 	for (size_t s = 0; rc == VG_OK && s < k; s++) {
 		if (s + 1 < k && pthread_create(&th[s], NULL, compile_shard, &jobs[s]) == 0)
@@ -211,6 +269,10 @@ vg_status prefilter_build(const struct literal *lits, size_t n, unsigned max_sha
 		vg_free(jobs[s].sel);
 	}
 	pf->nshards = k;
+out:
+	for (size_t g = 0; g < PF_GRAMS; g++)
+		vg_free(gsel[g]);
+	vg_free(hsel);
 	if (rc != VG_OK) {
 		prefilter_free(pf);
 		return rc;
@@ -222,9 +284,10 @@ vg_status prefilter_build(const struct literal *lits, size_t n, unsigned max_sha
 /* Layout of the image section (host byte order: the image is machine-bound):
  *
  *   struct pf_header: magic, shard count, the Vectorscan version
- *       and host platform the databases were compiled on, and per shard
- *       the offset (from the section start, a multiple of 64) and size of
- *       its database;
+ *       and host platform the databases were compiled on, and the offset
+ *       (from the section start, a multiple of 64) and size of the gram
+ *       index and of each shard's database;
+ *   the gram index blob (gramidx.c), if any literal went there;
  *   each shard's database in Vectorscan's in-memory form, as
  *       hs_deserialize_database_at() lays it out at a 64-byte boundary.
  *
@@ -247,7 +310,30 @@ struct pf_header {
 	uint64_t tune, cpu_features; /* hs_populate_platform() at compile time */
 	uint32_t off[PF_MAX_SHARDS];
 	uint32_t len[PF_MAX_SHARDS];
+	uint32_t gram_off[PF_GRAMS], gram_len[PF_GRAMS]; /* gram_len 0: no such index */
 };
+
+static size_t pf_align(size_t v)
+{
+	return (v + PF_ALIGN - 1) / PF_ALIGN * PF_ALIGN;
+}
+
+/* Where a part of the section can be used: in place when 64-byte aligned
+ * (a mapped image), else from an aligned copy (*owned, free()d by the
+ * caller). NULL when out of memory. */
+static const uint8_t *pf_place(const uint8_t *at, size_t len, void **owned)
+{
+	void *copy;
+
+	*owned = NULL;
+	if ((uintptr_t)at % PF_ALIGN == 0)
+		return at;
+	if (posix_memalign(&copy, PF_ALIGN, len ? len : 1) != 0)
+		return NULL;
+	memcpy(copy, at, len);
+	*owned = copy;
+	return copy;
+}
 
 static void pf_host(struct pf_header *h)
 {
@@ -267,7 +353,7 @@ vg_status prefilter_serialize(const struct prefilter *pf, uint8_t **out, size_t 
 {
 	char *bytes[PF_MAX_SHARDS] = {NULL};
 	size_t n[PF_MAX_SHARDS] = {0}, sz[PF_MAX_SHARDS] = {0};
-	size_t total = (sizeof(struct pf_header) + PF_ALIGN - 1) / PF_ALIGN * PF_ALIGN;
+	size_t total = pf_align(sizeof(struct pf_header));
 	struct pf_header h;
 	vg_status rc = VG_ENOMEM;
 	uint8_t *copy = NULL;
@@ -277,6 +363,17 @@ vg_status prefilter_serialize(const struct prefilter *pf, uint8_t **out, size_t 
 	h.magic = PF_MAGIC;
 	h.nshards = (uint32_t)pf->nshards;
 	pf_host(&h);
+	for (size_t g = 0; g < PF_GRAMS; g++) {
+		if (!pf->glen[g])
+			continue;
+		if (pf->glen[g] > UINT32_MAX / 2 || total > UINT32_MAX / 2) {
+			rc = VG_ELIMIT;
+			goto out;
+		}
+		h.gram_off[g] = (uint32_t)total;
+		h.gram_len[g] = (uint32_t)pf->glen[g];
+		total = pf_align(total + pf->glen[g]);
+	}
 	for (size_t s = 0; s < pf->nshards; s++) {
 		if (hs_serialize_database(pf->db[s], &bytes[s], &n[s]) != HS_SUCCESS ||
 		    hs_serialized_database_size(bytes[s], n[s], &sz[s]) != HS_SUCCESS)
@@ -293,6 +390,9 @@ vg_status prefilter_serialize(const struct prefilter *pf, uint8_t **out, size_t 
 	if (!copy)
 		goto out;
 	memcpy(copy, &h, sizeof(h));
+	for (size_t g = 0; g < PF_GRAMS; g++)
+		if (pf->glen[g])
+			memcpy(copy + h.gram_off[g], pf->gview[g], pf->glen[g]);
 	for (size_t s = 0; s < pf->nshards; s++) {
 		/* laid out at a 64-byte boundary, as it will lie in the image */
 		if (posix_memalign(&tmp, PF_ALIGN, sz[s]) != 0) {
@@ -323,14 +423,17 @@ vg_status prefilter_open(const uint8_t *bytes, size_t len, size_t nlits, struct 
 {
 	struct prefilter *pf;
 	struct pf_header h, host;
-	size_t next;
+	size_t next, grams = 0;
 
 	if (len < sizeof(h))
 		return VG_EFORMAT;
 	memcpy(&h, bytes, sizeof(h));
 	memset(&host, 0, sizeof(host));
 	pf_host(&host);
-	if (h.magic != PF_MAGIC || h.nshards > PF_MAX_SHARDS || (h.nshards == 0) != (nlits == 0))
+	for (size_t g = 0; g < PF_GRAMS; g++)
+		grams += h.gram_len[g] != 0;
+	if (h.magic != PF_MAGIC || h.nshards > PF_MAX_SHARDS ||
+	    (h.nshards == 0 && grams == 0) != (nlits == 0))
 		return VG_EFORMAT;
 	/* compiled by another Vectorscan or for another CPU: rebuilt */
 	if (memcmp(h.hs_version, host.hs_version, sizeof(h.hs_version)) != 0 ||
@@ -341,31 +444,39 @@ vg_status prefilter_open(const uint8_t *bytes, size_t len, size_t nlits, struct 
 		return VG_ENOMEM;
 	pf->nlits = nlits;
 	pf->inplace = true;
-	next = (sizeof(h) + PF_ALIGN - 1) / PF_ALIGN * PF_ALIGN;
+	/* the parts follow one another as prefilter_serialize lays them */
+	next = pf_align(sizeof(h));
+	for (size_t g = 0; g < PF_GRAMS; g++) {
+		const uint8_t *at;
+		if (!h.gram_len[g])
+			continue;
+		if (h.gram_off[g] != next || h.gram_off[g] > len || h.gram_len[g] > len - h.gram_off[g])
+			goto bad;
+		next = pf_align((size_t)h.gram_off[g] + h.gram_len[g]);
+		at = pf_place(bytes + h.gram_off[g], h.gram_len[g], &pf->gblob[g]);
+		if (!at)
+			goto nomem;
+		pf->gview[g] = at;
+		pf->glen[g] = h.gram_len[g];
+		if (gramidx_open(at, h.gram_len[g], nlits, &pf->gi[g]) != VG_OK)
+			goto bad;
+	}
 	for (uint32_t s = 0; s < h.nshards; s++) {
-		const uint8_t *at = bytes + h.off[s];
+		const uint8_t *at;
 		size_t sz = 0;
 
-		/* the shards follow one another as prefilter_serialize lays them */
 		if (h.off[s] != next || h.off[s] > len || h.len[s] > len - h.off[s])
 			goto bad;
-		next = ((size_t)h.off[s] + h.len[s] + PF_ALIGN - 1) / PF_ALIGN * PF_ALIGN;
-		if ((uintptr_t)at % PF_ALIGN) {
-			/* an image in memory that is not 64-byte aligned (not
-			 * mapped from a file): copy to where alignment holds */
-			void *copy;
-			if (posix_memalign(&copy, PF_ALIGN, h.len[s]) != 0)
-				goto nomem;
-			memcpy(copy, at, h.len[s]);
-			pf->owned[s] = copy;
-			at = copy;
-		}
+		next = pf_align((size_t)h.off[s] + h.len[s]);
+		at = pf_place(bytes + h.off[s], h.len[s], &pf->owned[s]);
+		if (!at)
+			goto nomem;
 		pf->db[s] = (hs_database_t *)(uintptr_t)at;
 		pf->nshards = s + 1;
 		if (hs_database_size(pf->db[s], &sz) != HS_SUCCESS || sz != h.len[s])
 			goto bad;
 	}
-	if (h.nshards && next != len)
+	if ((h.nshards || grams) && next != len)
 		goto bad;
 	*out = pf;
 	return VG_OK;
@@ -381,6 +492,8 @@ size_t prefilter_memory(const struct prefilter *pf)
 {
 	size_t total = 0;
 
+	for (size_t g = 0; pf && g < PF_GRAMS; g++)
+		total += pf->glen[g];
 	for (size_t s = 0; pf && s < pf->nshards; s++) {
 		size_t n = 0;
 		hs_database_size(pf->db[s], &n);
@@ -435,19 +548,24 @@ static int on_hs_match(unsigned int id, unsigned long long from, unsigned long l
 
 vg_status prefilter_stream_begin(struct prefilter_stream *s)
 {
+	for (size_t g = 0; g < PF_GRAMS; g++)
+		gramidx_stream_begin(&s->gs[g]);
 	for (size_t i = 0; i < s->pf->nshards; i++)
 		if (hs_reset_stream(s->stream[i], 0, s->scratch, NULL, NULL) != HS_SUCCESS)
 			return VG_EINVAL;
 	return VG_OK;
 }
 
-/* Each shard sees the whole chunk in turn: hits arrive grouped by shard,
- * each group in offset order. */
+/* The gram index, then each shard, sees the whole chunk in turn: hits
+ * arrive grouped by matcher, each group in offset order. */
 vg_status prefilter_stream_scan(struct prefilter_stream *s, const uint8_t *data, size_t len,
 				prefilter_hit_fn *cb, void *ctx)
 {
 	struct hit_relay r = {cb, ctx};
 
+	for (size_t g = 0; g < PF_GRAMS; g++)
+		if (s->pf->glen[g] && gramidx_stream_scan(&s->pf->gi[g], &s->gs[g], data, len, cb, ctx))
+			return VG_ELIMIT;
 	for (size_t i = 0; i < s->pf->nshards; i++) {
 		const uint8_t *d = data;
 		size_t left = len;
@@ -471,6 +589,9 @@ vg_status prefilter_stream_end(struct prefilter_stream *s, prefilter_hit_fn *cb,
 {
 	struct hit_relay r = {cb, ctx};
 
+	for (size_t g = 0; g < PF_GRAMS; g++)
+		if (s->pf->glen[g] && gramidx_stream_end(&s->pf->gi[g], &s->gs[g], cb, ctx))
+			return VG_ELIMIT;
 	for (size_t i = 0; i < s->pf->nshards; i++) {
 		hs_error_t e = hs_reset_stream(s->stream[i], 0, s->scratch, on_hs_match, &r);
 		if (e == HS_SCAN_TERMINATED)
@@ -479,4 +600,14 @@ vg_status prefilter_stream_end(struct prefilter_stream *s, prefilter_hit_fn *cb,
 			return VG_EINVAL;
 	}
 	return VG_OK;
+}
+
+uint64_t prefilter_stream_settled(const struct prefilter_stream *s)
+{
+	uint64_t settled = UINT64_MAX;
+
+	for (size_t g = 0; g < PF_GRAMS; g++)
+		if (s->pf->glen[g] && gramidx_stream_settled(&s->gs[g]) < settled)
+			settled = gramidx_stream_settled(&s->gs[g]);
+	return settled;
 }

@@ -990,10 +990,13 @@ static vg_status read_some(int fd, uint8_t *dst, size_t want, size_t *got)
 static bool can_stop_early(const struct scan_ctx *c, uint64_t pos)
 {
 	const struct pending *p = c->pending.items;
-	uint64_t bound = pos + 1;
+	uint64_t bound = pos + 1, settled = prefilter_stream_settled(c->ps);
 
 	if (c->min_window == UINT64_MAX || c->eof)
 		return false;
+	/* literals the prefilter still holds back may end from settled + 1 */
+	if (settled < pos && settled + 1 < bound)
+		bound = settled + 1;
 	for (size_t i = 0; i < c->pending.n; i++)
 		if (p[i].end < bound)
 			bound = p[i].end;

@@ -31,7 +31,14 @@ def normalise(data, unordered, term):
     data = VERSION_RE.sub(b'<VERSION>', data)
     data = FD_RE.sub(b'fd[N]', data)
     data = STATS_RE.sub(b'<STATS>', data)
-    if unordered:
+    if unordered == 'interleaved':
+        # clamd writes a STATS reply's "N: " and its body separately, so
+        # another thread's reply can land between them: compare the request
+        # ids and the reply bodies, each as a set
+        ids = sorted(re.findall(rb'(\d+): ', data))
+        bodies = sorted(p for p in re.sub(rb'\d+: ', b'', data).split(term) if p)
+        data = b' '.join(ids) + b' | ' + term.join(bodies)
+    elif unordered:
         parts = data.split(term)
         data = term.join(sorted(parts))
     return data
@@ -170,7 +177,7 @@ def cases(ws, f):
                                b'zSCAN ' + C + b'\0zEND\0')], unordered=True)
     # (clamd writes VERSIONCOMMANDS word by word, so a STATS reply from
     # another thread can land in the middle of it: asked separately.)
-    add('session stats', [S(b'zIDSESSION\0zSTATS\0zPING\0zEND\0')], unordered=True)
+    add('session stats', [S(b'zIDSESSION\0zSTATS\0zPING\0zEND\0')], unordered='interleaved')
     add('session versioncommands', [S(b'zIDSESSION\0zVERSIONCOMMANDS\0zPING\0zEND\0')])
     add('session two streams', [S(b'zIDSESSION\0zINSTREAM\0' + ch(L.EICAR) + end + b'zINSTREAM\0' +
                                   ch(b'x' * 16384) + end + b'zEND\0')], unordered=True)

@@ -226,11 +226,135 @@ static void empty_set(void **state)
 	prefilter_free(pf);
 }
 
+/* The gram index (literals of 8..32 bytes) next to Vectorscan (the rest),
+ * fed in chunks of every size from 1 byte: it holds the last bytes of each
+ * chunk back, so literals across any boundary, at the very start and at the
+ * very end of the stream must all be found, each literal's hits in order,
+ * and none after the settled offset said it was complete. Literals share
+ * grams (repeated windows), so one gram position confirms several. */
+#define G_NLITS 6000u
+#define G_DATA (1u << 16)
+
+struct ghits {
+	struct hits h;
+	uint64_t settled_at_report; /* the stream's settled offset before a scan call */
+	uint64_t *last_end;         /* per literal */
+	int order_ok, settled_ok;
+};
+
+static int gcollect(void *ctx, uint32_t id, uint64_t end)
+{
+	struct ghits *g = ctx;
+	if (end <= g->settled_at_report && g->settled_at_report != UINT64_MAX)
+		g->settled_ok = 0; /* reported after settled claimed it was done */
+	if (end < g->last_end[id])
+		g->order_ok = 0;
+	g->last_end[id] = end;
+	return collect(&g->h, id, end);
+}
+
+static void gram_index_streams_in_any_chunks(void **state)
+{
+	uint8_t *gbytes = malloc(G_NLITS * 40), *gdata = malloc(G_DATA);
+	struct literal *gl = calloc(G_NLITS, sizeof(*gl));
+	uint32_t *bucket_first = malloc(65536 * sizeof(uint32_t)), *next_lit = malloc(G_NLITS * 4);
+	struct hits want = {0};
+	char err[256];
+	struct prefilter *pf = NULL;
+
+	(void)state;
+	assert_non_null(gbytes);
+	assert_non_null(gdata);
+	assert_non_null(gl);
+	assert_non_null(bucket_first);
+	assert_non_null(next_lit);
+	for (size_t i = 0; i < G_DATA; i++)
+		gdata[i] = (uint8_t)(next() % 7); /* few byte values: many near misses */
+	for (size_t i = 0; i < G_NLITS; i++) {
+		uint32_t len = 2 + next() % 39; /* 2..40: both matchers */
+		uint8_t *b = gbytes + i * 40;
+		if (i % 3 == 0 && i >= 3) {
+			/* shares a window with an earlier literal */
+			memcpy(b, gbytes + (i - 3) * 40, 40);
+			b[next() % 40] ^= (uint8_t)(1 + next() % 6);
+		} else {
+			size_t from = next() % (G_DATA - 40);
+			memcpy(b, gdata + from, 40); /* taken from the data: real hits */
+		}
+		if (b[0] == 0)
+			b[0] = 7; /* Vectorscan's literal API: no leading 00 */
+		gl[i].bytes = b;
+		gl[i].len = len;
+	}
+	/* planted at the start and at the end of the stream */
+	memcpy(gdata, gl[1].bytes, gl[1].len);
+	memcpy(gdata + G_DATA - gl[2].len, gl[2].bytes, gl[2].len);
+	/* reference: literals bucketed by their first two bytes */
+	for (size_t i = 0; i < 65536; i++)
+		bucket_first[i] = UINT32_MAX;
+	for (uint32_t i = G_NLITS; i-- > 0;) {
+		uint32_t k = (uint32_t)gl[i].bytes[0] | (uint32_t)gl[i].bytes[1] << 8;
+		next_lit[i] = bucket_first[k];
+		bucket_first[k] = i;
+	}
+	for (size_t at = 0; at + 2 <= G_DATA; at++) {
+		uint32_t k = (uint32_t)gdata[at] | (uint32_t)gdata[at + 1] << 8;
+		for (uint32_t i = bucket_first[k]; i != UINT32_MAX; i = next_lit[i])
+			if (at + gl[i].len <= G_DATA && memcmp(gl[i].bytes, gdata + at, gl[i].len) == 0)
+				collect(&want, i, at + gl[i].len);
+	}
+	qsort(want.v, want.n, sizeof(*want.v), cmp_hit);
+	assert_true(want.n > G_NLITS);
+
+	assert_int_equal(prefilter_build(gl, G_NLITS, 1, &pf, err, sizeof(err)), VG_OK);
+	for (unsigned round = 0; round < 6; round++) {
+		struct prefilter_stream *s = NULL;
+		struct ghits g;
+		size_t off = 0;
+
+		memset(&g, 0, sizeof(g));
+		g.last_end = calloc(G_NLITS, sizeof(uint64_t));
+		g.order_ok = g.settled_ok = 1;
+		assert_non_null(g.last_end);
+		assert_int_equal(prefilter_stream_new(pf, &s), VG_OK);
+		assert_int_equal(prefilter_stream_begin(s), VG_OK);
+		while (off < G_DATA) {
+			/* round 0: 1 byte at a time; 1: up to 40; 2..: larger */
+			size_t n = round == 0 ? 1 : round == 1 ? 1 + next() % 40 : 1 + next() % (1u << (6 + round));
+			if (n > G_DATA - off)
+				n = G_DATA - off;
+			/* what this chunk reports must end after what was settled */
+			g.settled_at_report = prefilter_stream_settled(s);
+			assert_int_equal(prefilter_stream_scan(s, gdata + off, n, gcollect, &g), VG_OK);
+			assert_true(prefilter_stream_settled(s) <= off + n);
+			assert_true(prefilter_stream_settled(s) + GRAMIDX_MAX_LEN >= off + n);
+			off += n;
+		}
+		assert_int_equal(prefilter_stream_end(s, gcollect, &g), VG_OK);
+		prefilter_stream_free(s);
+		assert_true(g.order_ok);
+		assert_true(g.settled_ok);
+		qsort(g.h.v, g.h.n, sizeof(*g.h.v), cmp_hit);
+		assert_int_equal(g.h.n, want.n);
+		assert_memory_equal(g.h.v, want.v, want.n * sizeof(*want.v));
+		free(g.h.v);
+		free(g.last_end);
+	}
+	prefilter_free(pf);
+	free(want.v);
+	free(gbytes);
+	free(gdata);
+	free(gl);
+	free(bucket_first);
+	free(next_lit);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(shards_find_what_a_naive_search_finds),
 		cmocka_unit_test(empty_set),
+		cmocka_unit_test(gram_index_streams_in_any_chunks),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,463 @@
+/* The gram index: the prefilter's matcher for plain literals of 8 to 32
+ * bytes, which is nearly every anchor of a ClamAV-style database.
+ *
+ * Each literal is keyed by one 8-byte window of itself, its gram: the
+ * window fewest literals of the set share (a window common among
+ * signatures drawn from real code is common in real files too). At every
+ * position of the data the 8 bytes ending there are hashed into a bitmap
+ * with about 32 bits per literal; when the bit is set, a bucket table lists
+ * the literals with that gram, and each is confirmed by comparing all its
+ * bytes. Building it is a count and a sort (well under a second for 200,000
+ * literals, where Vectorscan's compiler takes seconds), and it scans faster
+ * than Vectorscan's literal matcher on sets this large (BENCHMARKS.md §3).
+ *
+ * Streaming: a literal may extend up to 24 bytes past its gram, so the last
+ * 24 gram positions of each chunk are examined with the next chunk (or at
+ * the end of the stream); gramidx_stream_settled() says up to where every
+ * literal has been reported. Hits of one literal arrive in end order.
+ *
+ * Stored as one blob, 64-byte aligned, used in place when mapped:
+ *   struct gram_head, then the bitmap (u64 words), the bucket starts (u32,
+ *   buckets + 1), the entries (struct gram_ent, sorted by bucket then gram)
+ *   and the literals' bytes. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "match/match.h"
+
+#define GRAM 8u
+#define AFTER (GRAMIDX_MAX_LEN - GRAM)  /* bytes a literal may have after its gram */
+#define BEFORE (GRAMIDX_MAX_LEN - GRAM) /* and before it */
+#define GRAM_MAGIC 0x34726776u          /* "vgr4" */
+#define MUL_BIT 0x9e3779b97f4a7c15ull
+#define MUL_BUCKET 0xc2b2ae3d27d4eb4full
+
+struct gram_head {
+	uint32_t magic;
+	uint32_t bits_log2;    /* bitmap of 2^bits_log2 bits */
+	uint32_t buckets_log2; /* 2^buckets_log2 buckets */
+	uint32_t nents;
+	uint32_t step;         /* grams examined at stream offsets that are multiples */
+	uint32_t pad;
+	uint64_t nbytes;       /* literal bytes */
+	uint64_t off_bitmap, off_starts, off_ents, off_bytes, total;
+};
+
+struct gram_ent {
+	uint64_t key;  /* the gram, loaded little-endian */
+	uint32_t lit;  /* global literal id */
+	uint32_t boff; /* the literal's bytes */
+	uint32_t len;  /* GRAM .. GRAMIDX_MAX_LEN */
+	uint32_t at;   /* where the gram starts in the literal */
+};
+
+static inline uint64_t load64(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static uint32_t ceil_log2(uint64_t v)
+{
+	uint32_t b = 0;
+	while ((1ull << b) < v)
+		b++;
+	return b;
+}
+
+/* The bitmap is a blocked Bloom filter: a gram sets GRAM_K bits of one
+ * 64-bit word, so a position costs one memory access, and a word that has
+ * all of them set by chance is rarer than one bit would be. */
+#define GRAM_K 3u
+
+static inline uint64_t gram_mask(uint64_t h, unsigned word_bits)
+{
+	uint64_t m = 0;
+	for (unsigned i = 0; i < GRAM_K; i++)
+		m |= 1ull << ((h >> (64 - word_bits - 6 * (i + 1))) & 63);
+	return m;
+}
+
+static size_t align64(size_t v)
+{
+	return (v + 63u) / 64u * 64u;
+}
+
+bool gramidx_accepts(const struct literal *l, unsigned step)
+{
+	return !l->nocase && l->len >= GRAM + step - 1 && l->len <= GRAMIDX_MAX_LEN;
+}
+
+/* ---- choosing each literal's gram: count every window of every literal */
+
+struct gram_count {
+	uint64_t *keys;
+	uint32_t *counts; /* 0: empty slot */
+	uint64_t mask;
+};
+
+static uint64_t slot_of(uint64_t key, uint64_t mask)
+{
+	return (key * MUL_BUCKET) >> 20 & mask;
+}
+
+static uint32_t *count_slot(struct gram_count *gc, uint64_t key)
+{
+	uint64_t i = slot_of(key, gc->mask);
+
+	while (gc->counts[i] && gc->keys[i] != key)
+		i = (i + 1) & gc->mask;
+	gc->keys[i] = key;
+	return &gc->counts[i];
+}
+
+/* A window of filler (one byte repeated, zeros) is common in any file
+ * whatever the literal set says: scored as if shared by many literals. */
+static uint64_t window_cost(struct gram_count *gc, const uint8_t *w)
+{
+	uint64_t cost = *count_slot(gc, load64(w));
+	unsigned distinct = 0, zeros = 0;
+	uint8_t seen[GRAM];
+
+	for (unsigned i = 0; i < GRAM; i++) {
+		unsigned j = 0;
+		while (j < distinct && seen[j] != w[i])
+			j++;
+		if (j == distinct)
+			seen[distinct++] = w[i];
+		zeros += w[i] == 0x00 || w[i] == 0xff;
+	}
+	return cost * 64 + (GRAM - distinct) * 4 + zeros;
+}
+
+static vg_status choose_grams(const struct literal *lits, const unsigned *sel, size_t n,
+			      unsigned step, uint32_t *at)
+{
+	struct gram_count gc;
+	uint64_t windows = 0;
+	uint32_t bits;
+
+	for (size_t i = 0; i < n; i++)
+		windows += lits[sel[i]].len - GRAM + 1;
+	bits = ceil_log2(windows * 2 + 16);
+	gc.mask = (1ull << bits) - 1;
+	gc.keys = vg_calloc((size_t)1 << bits, sizeof(uint64_t));
+	gc.counts = vg_calloc((size_t)1 << bits, sizeof(uint32_t));
+	if (!gc.keys || !gc.counts) {
+		vg_free(gc.keys);
+		vg_free(gc.counts);
+		return VG_ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct literal *l = &lits[sel[i]];
+		for (uint32_t k = 0; k + GRAM <= l->len; k++) {
+			uint32_t *c = count_slot(&gc, load64(l->bytes + k));
+			if (*c < UINT32_MAX)
+				(*c)++;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct literal *l = &lits[sel[i]];
+		uint64_t best = UINT64_MAX;
+		/* step consecutive windows, one of which an occurrence puts at an
+		 * examined offset; ties go to the last: hits are confirmed soonest */
+		for (uint32_t k = 0; k + GRAM + step - 1 <= l->len; k++) {
+			uint64_t c = 0;
+			for (uint32_t j = 0; j < step; j++)
+				c += window_cost(&gc, l->bytes + k + j);
+			if (c <= best) {
+				best = c;
+				at[i] = k;
+			}
+		}
+	}
+	vg_free(gc.keys);
+	vg_free(gc.counts);
+	return VG_OK;
+}
+
+/* ---- building and opening ---- */
+
+struct sort_item {
+	uint64_t key;
+	uint32_t bucket;
+	uint32_t i;  /* into sel */
+	uint32_t at; /* the window */
+};
+
+/* By bucket and gram; a literal's equal windows (a periodic literal) last
+ * window first: at one offset, the occurrence that starts first. */
+static int cmp_item(const void *a, const void *b)
+{
+	const struct sort_item *x = a, *y = b;
+	if (x->bucket != y->bucket)
+		return x->bucket < y->bucket ? -1 : 1;
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	if (x->i != y->i)
+		return x->i < y->i ? -1 : 1;
+	return x->at > y->at ? -1 : x->at < y->at;
+}
+
+vg_status gramidx_build(const struct literal *lits, const unsigned *sel, size_t n, unsigned step,
+			uint8_t **out, size_t *out_len)
+{
+	struct gram_head h;
+	struct sort_item *items = NULL;
+	uint32_t *at = NULL;
+	uint8_t *blob;
+	uint64_t *bitmap;
+	uint32_t *starts;
+	struct gram_ent *ents;
+	uint8_t *bytes;
+	uint64_t nbytes = 0;
+	size_t nb, ne = n * step;
+	void *mem;
+	vg_status rc;
+
+	if (n >= (1u << 26) || step < 1 || step > GRAMIDX_MAX_STEP)
+		return VG_ELIMIT;
+	memset(&h, 0, sizeof(h));
+	h.magic = GRAM_MAGIC;
+	h.nents = (uint32_t)ne;
+	h.step = step;
+	h.bits_log2 = ceil_log2((uint64_t)ne * 32u);
+	if (h.bits_log2 < 12)
+		h.bits_log2 = 12;
+	h.buckets_log2 = ceil_log2(ne);
+	if (h.buckets_log2 < 4)
+		h.buckets_log2 = 4;
+	for (size_t i = 0; i < n; i++)
+		nbytes += lits[sel[i]].len;
+	if (nbytes >= UINT32_MAX)
+		return VG_ELIMIT;
+	h.nbytes = nbytes;
+	nb = (size_t)1 << h.buckets_log2;
+	h.off_bitmap = align64(sizeof(h));
+	h.off_starts = align64(h.off_bitmap + ((size_t)1 << h.bits_log2) / 8u);
+	h.off_ents = align64(h.off_starts + (nb + 1) * sizeof(uint32_t));
+	h.off_bytes = align64(h.off_ents + ne * sizeof(struct gram_ent));
+	h.total = align64(h.off_bytes + nbytes + 1);
+
+	items = vg_calloc(ne ? ne : 1, sizeof(*items));
+	at = vg_calloc(n ? 2 * n : 1, sizeof(*at)); /* windows, then byte offsets */
+	if (!items || !at) {
+		rc = VG_ENOMEM;
+		goto out;
+	}
+	rc = choose_grams(lits, sel, n, step, at);
+	if (rc != VG_OK)
+		goto out;
+	if (posix_memalign(&mem, 64, h.total) != 0) {
+		rc = VG_ENOMEM;
+		goto out;
+	}
+	blob = mem;
+	memset(blob, 0, h.total);
+	memcpy(blob, &h, sizeof(h));
+	bitmap = (uint64_t *)(void *)(blob + h.off_bitmap);
+	starts = (uint32_t *)(void *)(blob + h.off_starts);
+	ents = (struct gram_ent *)(void *)(blob + h.off_ents);
+	bytes = blob + h.off_bytes;
+	/* each literal's bytes once, at at[n + i] */
+	nbytes = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct literal *l = &lits[sel[i]];
+		at[n + i] = (uint32_t)nbytes;
+		memcpy(bytes + nbytes, l->bytes, l->len);
+		nbytes += l->len;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct literal *l = &lits[sel[i]];
+		for (uint32_t j = 0; j < step; j++) {
+			struct sort_item *it = &items[i * step + j];
+			uint64_t key = load64(l->bytes + at[i] + j);
+			uint64_t hv = key * MUL_BIT;
+			it->key = key;
+			it->bucket = (uint32_t)((key * MUL_BUCKET) >> (64 - h.buckets_log2));
+			it->i = (uint32_t)i;
+			it->at = at[i] + j;
+			bitmap[hv >> (64 - (h.bits_log2 - 6))] |= gram_mask(hv, h.bits_log2 - 6);
+		}
+	}
+	qsort(items, ne, sizeof(*items), cmp_item);
+	for (size_t i = 0, b = 0; i < ne; i++) {
+		const struct literal *l = &lits[sel[items[i].i]];
+		while (b <= items[i].bucket)
+			starts[b++] = (uint32_t)i;
+		ents[i].key = items[i].key;
+		ents[i].lit = sel[items[i].i];
+		ents[i].boff = at[n + items[i].i];
+		ents[i].len = l->len;
+		ents[i].at = items[i].at;
+	}
+	for (size_t b = ne ? items[ne - 1].bucket + 1u : 0; b <= nb; b++)
+		starts[b] = (uint32_t)ne;
+	*out = blob;
+	*out_len = (size_t)h.total;
+	rc = VG_OK;
+out:
+	vg_free(items);
+	vg_free(at);
+	return rc;
+}
+
+vg_status gramidx_open(const uint8_t *blob, size_t len, size_t nlits, struct gramidx *g)
+{
+	struct gram_head h;
+	size_t nb;
+
+	memset(g, 0, sizeof(*g));
+	if (len < sizeof(h) || (uintptr_t)blob % 64)
+		return VG_EFORMAT;
+	memcpy(&h, blob, sizeof(h));
+	if (h.magic != GRAM_MAGIC || h.step < 1 || h.step > GRAMIDX_MAX_STEP || h.bits_log2 < 12 || h.bits_log2 > 40 || h.buckets_log2 < 4 ||
+	    h.buckets_log2 > 31 || h.total != len || h.nbytes >= UINT32_MAX)
+		return VG_EFORMAT;
+	nb = (size_t)1 << h.buckets_log2;
+	if (h.off_bitmap != align64(sizeof(h)) ||
+	    h.off_starts != align64(h.off_bitmap + ((size_t)1 << h.bits_log2) / 8u) ||
+	    h.off_ents != align64(h.off_starts + (nb + 1) * sizeof(uint32_t)) ||
+	    h.off_bytes != align64(h.off_ents + (size_t)h.nents * sizeof(struct gram_ent)) ||
+	    h.total != align64(h.off_bytes + h.nbytes + 1))
+		return VG_EFORMAT;
+	g->word_bits = h.bits_log2 - 6;
+	g->bucket_shift = 64u - h.buckets_log2;
+	g->bitmap = (const uint64_t *)(const void *)(blob + h.off_bitmap);
+	g->starts = (const uint32_t *)(const void *)(blob + h.off_starts);
+	g->ents = (const struct gram_ent *)(const void *)(blob + h.off_ents);
+	g->bytes = blob + h.off_bytes;
+	g->nents = h.nents;
+	g->step = h.step;
+	/* The scan trusts these: bucket ranges, lengths and bytes in bounds. */
+	if (g->starts[0] != 0 || g->starts[nb] != h.nents)
+		return VG_EFORMAT;
+	for (size_t b = 0; b < nb; b++)
+		if (g->starts[b] > g->starts[b + 1])
+			return VG_EFORMAT;
+	for (uint32_t i = 0; i < h.nents; i++) {
+		const struct gram_ent *e = &g->ents[i];
+		if (e->len < GRAM || e->len > GRAMIDX_MAX_LEN || e->at > e->len - GRAM ||
+		    e->boff + (uint64_t)e->len > h.nbytes || e->lit >= nlits)
+			return VG_EFORMAT;
+	}
+	return VG_OK;
+}
+
+/* ---- scanning ---- */
+
+/* Gram ends e in [from, to) of buf. Every literal whose gram ends there
+ * lies within [lo, hi) of buf if it lies within the data at all: lo is 0
+ * or at most from - 1 - BEFORE - GRAM + 1, hi the end of the data seen so
+ * far or at least to - 1 + AFTER. base is the stream offset of buf[0]. */
+static int scan_ends(const struct gramidx *g, const uint8_t *buf, size_t lo, size_t hi,
+		     size_t from, size_t to, uint64_t base, prefilter_hit_fn *cb, void *ctx)
+{
+	const uint64_t *bitmap = g->bitmap;
+	const unsigned wb = g->word_bits;
+
+	if (from < lo + GRAM)
+		from = lo + GRAM;
+	/* only gram ends at stream offsets that are multiples of step */
+	if (g->step > 1 && (base + from) % g->step)
+		from += g->step - (size_t)((base + from) % g->step);
+	for (size_t e = from; e < to; e += g->step) {
+		uint64_t key = load64(buf + e - GRAM);
+		uint64_t hv = key * MUL_BIT, m = gram_mask(hv, wb);
+		uint32_t b, i, end;
+
+		if (__builtin_expect((bitmap[hv >> (64 - wb)] & m) != m, 1))
+			continue;
+		b = (uint32_t)((key * MUL_BUCKET) >> g->bucket_shift);
+		end = g->starts[b + 1];
+		for (i = g->starts[b]; i < end; i++) {
+			const struct gram_ent *en = &g->ents[i];
+			size_t start;
+			if (en->key != key)
+				continue;
+			if (e - GRAM - lo < en->at)
+				continue; /* would start before the data */
+			start = e - GRAM - en->at;
+			if (hi - start < en->len)
+				continue; /* would end after it */
+			if (memcmp(g->bytes + en->boff, buf + start, en->len) == 0 &&
+			    cb(ctx, en->lit, base + start + en->len))
+				return 1;
+		}
+	}
+	return 0;
+}
+
+void gramidx_stream_begin(struct gramidx_stream *s)
+{
+	memset(s, 0, sizeof(*s));
+}
+
+/* The carry holds the stream's bytes [pos - clen, pos): from BEFORE + GRAM
+ * bytes before the first gram end not yet examined (or the stream start). */
+int gramidx_stream_scan(const struct gramidx *g, struct gramidx_stream *s, const uint8_t *data,
+			size_t len, prefilter_hit_fn *cb, void *ctx)
+{
+	enum { CARRY = sizeof(s->carry), HEAD = AFTER + BEFORE + GRAM };
+	uint8_t tmp[CARRY + HEAD];
+	size_t head = len < HEAD ? len : HEAD, tlen, keep;
+	uint64_t cbase, avail = s->pos + len, last, mid;
+	int stop = 0;
+
+	if (g->nents == 0) {
+		s->pos += len;
+		s->done = s->pos;
+		return 0;
+	}
+	/* gram ends that can be examined: a literal may run AFTER bytes on */
+	last = avail >= AFTER ? avail - AFTER : 0;
+	cbase = s->pos - s->clen;
+	memcpy(tmp, s->carry, s->clen);
+	memcpy(tmp + s->clen, data, head);
+	tlen = s->clen + head;
+	/* ends up to s->pos + BEFORE + GRAM, within tmp: the stitched part */
+	mid = s->pos + BEFORE + GRAM;
+	if (mid > last)
+		mid = last;
+	if (mid > s->done)
+		stop = scan_ends(g, tmp, 0, tlen, (size_t)(s->done + 1 - cbase),
+				 (size_t)(mid + 1 - cbase), cbase, cb, ctx);
+	/* the rest within data alone */
+	if (!stop && last > mid && mid >= s->pos)
+		stop = scan_ends(g, data, 0, len, (size_t)(mid + 1 - s->pos),
+				 (size_t)(last + 1 - s->pos), s->pos, cb, ctx);
+	if (last > s->done)
+		s->done = last;
+	/* the new carry: from BEFORE + GRAM bytes before done + 1 */
+	keep = (size_t)(avail - (s->done + 1 >= BEFORE + GRAM ? s->done + 1 - (BEFORE + GRAM) : 0));
+	if (keep > CARRY)
+		keep = CARRY;
+	if (len >= keep) {
+		memcpy(s->carry, data + len - keep, keep);
+	} else {
+		/* all of data (in tmp after the old carry) and the old carry's end */
+		memmove(s->carry, tmp + tlen - keep, keep);
+	}
+	s->clen = (uint32_t)keep;
+	s->pos = avail;
+	return stop;
+}
+
+int gramidx_stream_end(const struct gramidx *g, struct gramidx_stream *s, prefilter_hit_fn *cb,
+		       void *ctx)
+{
+	uint64_t cbase = s->pos - s->clen;
+	int stop = 0;
+
+	if (g->nents && s->pos > s->done)
+		stop = scan_ends(g, s->carry, 0, s->clen, (size_t)(s->done + 1 - cbase),
+				 (size_t)(s->pos + 1 - cbase), cbase, cb, ctx);
+	s->done = s->pos;
+	return stop;
+}
+
+uint64_t gramidx_stream_settled(const struct gramidx_stream *s)
+{
+	return s->done;
+}
