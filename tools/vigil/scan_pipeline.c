@@ -6,6 +6,10 @@
  * is done; when the ring is full it waits for the head. Workers take pending
  * records in order (next_job) and mark them done. Only the main thread
  * reports, so the totals need no lock.
+ *
+ * A full ring makes the main thread wait until half of it is done, not just
+ * the head: waking it for every finished file cost a futex wake-up and a
+ * context switch per file (BENCHMARKS.md §5).
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -23,10 +27,21 @@ struct pipeline {
 	uint64_t head;     /* next record to report */
 	uint64_t tail;     /* next sequence number */
 	uint64_t next_job; /* first record a worker may still need to take */
+	uint64_t wake_at;  /* the main thread waits until records before this are done */
+	int main_waiting;
 	int closing;
 	pthread_t *threads;
 	unsigned nthreads;
 };
+
+/* Records head .. end - 1 are all done (called with the lock held). */
+static int all_done_before(const struct pipeline *p, uint64_t end)
+{
+	for (uint64_t i = p->head; i < end && i < p->tail; i++)
+		if (!p->ring[i % p->cap]->done)
+			return 0;
+	return 1;
+}
 
 static void *worker_main(void *arg)
 {
@@ -47,7 +62,8 @@ static void *worker_main(void *arg)
 			scan_work_record(p->state, r);
 			pthread_mutex_lock(&p->mu);
 			r->done = 1;
-			pthread_cond_broadcast(&p->done_cv);
+			if (p->main_waiting && all_done_before(p, p->wake_at))
+				pthread_cond_broadcast(&p->done_cv);
 			continue;
 		}
 		if (p->closing)
@@ -93,7 +109,12 @@ static void report_ready(struct pipeline *p, int wait)
 			int must_wait = wait == 2 || (wait == 1 && p->tail - p->head >= p->cap);
 			if (!must_wait)
 				return;
-			pthread_cond_wait(&p->done_cv, &p->mu);
+			/* to the end when finishing, else half the ring */
+			p->wake_at = wait == 2 ? p->tail : p->head + (p->cap + 1) / 2;
+			p->main_waiting = 1;
+			while (!all_done_before(p, p->wake_at))
+				pthread_cond_wait(&p->done_cv, &p->mu);
+			p->main_waiting = 0;
 			continue;
 		}
 		pthread_mutex_unlock(&p->mu);
