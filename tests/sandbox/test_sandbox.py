@@ -232,31 +232,59 @@ def test_scanning_goes_on(env):
         fh.write('nothing to see\n')
     # Files as arguments, so the order (and the worker each one meets) is fixed.
     order = [files[a] for a in sorted(files)] + [eicar, clean]
-    r = env.scan(['-j2', '--worker-deadline=400', '--worker-files=3'] + order)
+    # -j2: two threads, each with a worker and the next file queued at it;
+    # -j1: one worker, so every failure strands a queued file that a fresh
+    # worker must scan from its start
+    for jobs in ('-j2', '-j1'):
+        check_mixed_run(env, jobs, files, order, eicar, clean, lst)
     lst.close()
+
+
+def test_queued_file_rescanned(env):
+    """With a file queued at a worker while it scans another, a worker that
+    reads the queued file (moving the offset it shares with vigil) and then
+    fails must not cost that file its verdict: a fresh worker scans it again
+    from its start."""
+    d = env.path('queued')
+    os.mkdir(d)
+    bad = env.trigger(os.path.join('queued', 'a-read-next'), 'read-next-then-fail')
+    eicar = os.path.join(d, 'b-eicar.com')
+    with open(eicar, 'wb') as fh:
+        fh.write(EICAR)
+    r = env.scan(['-j1', bad, eicar])
     out = r.stdout
-    check('mixed run: vigil exits 1 (something found), not killed', r.returncode == 1,
+    rest = line_for(out, bad)
+    check('queued: the failing file is an error (%s)' % rest,
+          rest is not None and rest.endswith('ERROR'), out + r.stderr)
+    check('queued: the file it read is scanned again from its start and found',
+          line_for(out, eicar) == 'Eicar-Test-Signature.UNOFFICIAL FOUND', out + r.stderr)
+
+
+def check_mixed_run(env, jobs, files, order, eicar, clean, lst):
+    r = env.scan([jobs, '--worker-deadline=400', '--worker-files=3'] + order)
+    out = r.stdout
+    check(jobs + ' mixed run: vigil exits 1 (something found), not killed', r.returncode == 1,
           'exit %s\n%s%s' % (r.returncode, out, r.stderr))
-    check('mixed run: EICAR found after the failing workers',
+    check(jobs + ' mixed run: EICAR found after the failing workers',
           line_for(out, eicar) == 'Eicar-Test-Signature.UNOFFICIAL FOUND', out)
-    check('mixed run: the clean file is OK', line_for(out, clean) == 'OK', out)
+    check(jobs + ' mixed run: the clean file is OK', line_for(out, clean) == 'OK', out)
     rest = line_for(out, files['crash'])
-    check('mixed run: a crashing worker is an error for its file (%s)' % rest,
+    check(jobs + ' mixed run: a crashing worker is an error for its file (%s)' % rest,
           rest == 'Scan worker killed by SIGSEGV ERROR', out)
     rest = line_for(out, files['hang'])
-    check('mixed run: a hanging worker is killed at the deadline (%s)' % rest,
+    check(jobs + ' mixed run: a hanging worker is killed at the deadline (%s)' % rest,
           rest == 'Scan worker stopped at the deadline (400 ms) ERROR', out)
     for a in ('garbage', 'lie'):
         rest = line_for(out, files[a])
-        check('mixed run: a worker sending %s is refused (%s)' % (a, rest),
+        check(jobs + ' mixed run: a worker sending %s is refused (%s)' % (a, rest),
               rest is not None and rest.startswith('Scan worker sent a malformed reply') and
               rest.endswith('ERROR'), out)
     for a in ('open-file', 'create-file', 'connect', 'exec', 'signal-parent', 'write-scanned'):
-        check('mixed run: %s stopped and reported' % a, stopped_line(line_for(out, files[a])), out)
-    check('mixed run: nothing escaped', 'Escaped' not in out and lst.accepted == 0 and
+        check(jobs + ' mixed run: %s stopped and reported' % a, stopped_line(line_for(out, files[a])), out)
+    check(jobs + ' mixed run: nothing escaped', 'Escaped' not in out and lst.accepted == 0 and
           not os.path.exists(env.path('mixed-drop')) and not os.path.exists(env.path('mixed-exec')),
           out)
-    check('mixed run: one line for every file', all(line_for(out, f) is not None for f in order), out)
+    check(jobs + ' mixed run: one line for every file', all(line_for(out, f) is not None for f in order), out)
 
 
 def test_real_worker(env):
@@ -546,6 +574,7 @@ def main():
         test_layers(env)
         test_actions(env)
         test_scanning_goes_on(env)
+        test_queued_file_rescanned(env)
         test_fail_closed(env)
         test_vigild(env)
         test_layer_independence(env)

@@ -616,10 +616,193 @@ static int send_request(struct vw_worker *w, const struct vw_request *q, int fd)
 	return n == (ssize_t)sizeof(*q) ? 0 : -1;
 }
 
+/* A worker for the next request: an idle one, the spare, or a new one,
+ * with the pool's sandbox layers. NULL with failure set. */
+static struct vw_worker *acquire(struct vw_pool *p, char *failure, size_t failure_len)
+{
+	struct vw_layers layers;
+	struct vw_worker *w;
+	uint64_t seq;
+	int fresh;
+
+	w = take_idle(p, &seq, &fresh);
+	if (w != NULL && fresh && spawn_finish(p, w, &layers, failure, failure_len) != 0)
+		w = NULL; /* a spare that failed: start one here */
+	else if (w != NULL && fresh && layers.layers != p->layers.layers)
+		goto other_layers;
+	if (w == NULL) {
+		if (spawn(p, &w, &layers, failure, failure_len) != 0)
+			return NULL;
+		if (layers.layers != p->layers.layers)
+			goto other_layers;
+	}
+	failure[0] = '\0';
+	return w;
+other_layers:
+	snprintf(failure, failure_len, "Scan worker started with other sandbox layers");
+	retire(w);
+	return NULL;
+}
+
+static uint64_t next_seq(struct vw_pool *p)
+{
+	uint64_t seq;
+
+	pthread_mutex_lock(&p->mu);
+	seq = ++p->seq;
+	pthread_mutex_unlock(&p->mu);
+	return seq;
+}
+
+static void build_request(struct vw_request *q, uint64_t seq, int stream,
+			  const struct vg_scan_options *opts)
+{
+	vw_request_init(q, seq, stream ? VW_MODE_STREAM : VW_MODE_FD);
+	q->flags = opts->flags;
+	q->limits.max_filesize = opts->limits.max_filesize;
+	q->limits.max_scansize = opts->limits.max_scansize;
+	q->limits.max_scantime_ms = opts->limits.max_scantime_ms;
+	q->limits.max_recursion = opts->limits.max_recursion;
+	q->limits.max_files = opts->limits.max_files;
+}
+
+/* Receives the replies to request seq until its VW_DONE. Returns 1 with
+ * the worker still usable, 0 when the worker is gone (reaped or killed:
+ * failure says why, w is freed). */
+static int collect_one(struct vw_pool *p, struct vw_worker *w, uint64_t seq, uint64_t deadline,
+		       vg_match_fn *on_match, void *ctx, struct vw_reply *r, char *failure,
+		       size_t failure_len)
+{
+	uint32_t got = 0;
+	int delivering = 1;
+	char why[128];
+
+	for (;;) {
+		int rc = recv_reply(w->sock, r, deadline, why, sizeof(why));
+		if (rc == 0) {
+			reap_reason(w, "Scan worker failed", failure, failure_len);
+			return 0;
+		}
+		if (rc == -2) {
+			snprintf(failure, failure_len,
+				 "Scan worker stopped at the deadline (%llu ms)",
+				 (unsigned long long)p->cfg.deadline_ms);
+			retire(w);
+			return 0;
+		}
+		if (rc < 0) {
+			fail_kill(w, failure, failure_len, why);
+			return 0;
+		}
+		if (r->seq != seq || r->type == VW_HELLO) {
+			fail_kill(w, failure, failure_len, "out of sequence");
+			return 0;
+		}
+		if (r->type == VW_MATCH) {
+			const char *path[VW_MAX_DEPTH];
+			struct vg_match m;
+			size_t off = 0;
+			if (++got > VW_MAX_MATCHES) {
+				fail_kill(w, failure, failure_len, "too many matches");
+				return 0;
+			}
+			if (!delivering || on_match == NULL)
+				continue;
+			for (uint32_t i = 0; i < r->depth; i++) {
+				path[i] = r->path + off;
+				off += strlen(r->path + off) + 1;
+			}
+			memset(&m, 0, sizeof(m));
+			m.name = r->name;
+			m.kind = (enum vg_sig_kind)r->kind;
+			m.database = r->has_database ? r->database : NULL;
+			m.offset = r->offset;
+			m.offset_known = (int)r->offset_known;
+			m.container_path = r->depth ? path : NULL;
+			m.container_depth = r->depth;
+			if (on_match(ctx, &m) != 0)
+				delivering = 0;
+			continue;
+		}
+		/* VW_DONE */
+		if (r->matches != got) {
+			fail_kill(w, failure, failure_len, "match count");
+			return 0;
+		}
+		if (!delivering)
+			r->stopped = 1;
+		return 1;
+	}
+}
+
+/* The verdict of a VW_DONE. */
+static enum vg_status done_status(const struct vw_reply *r, struct vg_scan_summary *sum, int *err)
+{
+	if (r->status != VG_OK) {
+		*err = r->err;
+		return (enum vg_status)r->status;
+	}
+	sum->verdict = (enum vg_verdict)r->verdict;
+	sum->matches = r->matches;
+	sum->bytes_scanned = r->bytes_scanned;
+	sum->bytes_read = r->bytes_read;
+	sum->limit = (enum vg_limit_hit)r->limit;
+	sum->stopped = (int)r->stopped;
+	return VG_OK;
+}
+
+/* After a file: retired on an error or at its file count, else idle. */
+static void after_file(struct vw_pool *p, struct vw_worker *w, enum vg_status st)
+{
+	w->files++;
+	if (st != VG_OK) {
+		retire(w); /* any error: a fresh worker for the next file */
+	} else if (w->files >= p->cfg.files_per_worker) {
+		retire_and_replace(p, w);
+	} else {
+		/* the last tenth of its files: have the replacement warm up */
+		if (w->files >= p->cfg.files_per_worker - p->cfg.files_per_worker / 10)
+			start_spare(p);
+		put_idle(p, w);
+	}
+}
+
 static enum vg_status scan_once(struct vw_pool *p, int fd, int stream,
 				const struct vg_scan_options *opts, vg_match_fn *on_match, void *ctx,
 				struct vg_scan_summary *sum, int *err, char *failure,
-				size_t failure_len);
+				size_t failure_len)
+{
+	struct vw_request q;
+	struct vw_reply r;
+	struct vw_worker *w;
+	uint64_t deadline = 0;
+	enum vg_status st;
+
+	failure[0] = '\0';
+	*err = 0;
+	memset(sum, 0, sizeof(*sum));
+	build_request(&q, next_seq(p), stream, opts);
+	/* An idle worker may have died meanwhile: one fresh try. */
+	for (int attempt = 0;; attempt++) {
+		w = acquire(p, failure, failure_len);
+		if (w == NULL)
+			return VG_EIO;
+		if (send_request(w, &q, fd) == 0)
+			break;
+		retire(w);
+		if (attempt == 1) {
+			snprintf(failure, failure_len, "Can't hand the file to a scan worker");
+			return VG_EIO;
+		}
+	}
+	if (!stream && p->cfg.deadline_ms != 0)
+		deadline = now_ms() + p->cfg.deadline_ms;
+	if (!collect_one(p, w, q.seq, deadline, on_match, ctx, &r, failure, failure_len))
+		return VG_EIO;
+	st = done_status(&r, sum, err);
+	after_file(p, w, st);
+	return st;
+}
 
 enum vg_status vw_scan(struct vw_pool *p, int fd, int stream, const struct vg_scan_options *opts,
 		       vg_match_fn *on_match, void *ctx, struct vg_scan_summary *sum, int *err,
@@ -645,140 +828,183 @@ enum vg_status vw_scan(struct vw_pool *p, int fd, int stream, const struct vg_sc
 	return st;
 }
 
-static enum vg_status scan_once(struct vw_pool *p, int fd, int stream,
-				const struct vg_scan_options *opts, vg_match_fn *on_match, void *ctx,
-				struct vg_scan_summary *sum, int *err, char *failure,
-				size_t failure_len)
-{
+/* ---- lanes: a thread's own worker, with the next file handed over while
+ * the current one is scanned ---- */
+
+struct lane_req {
+	int fd;
+	int sent;   /* to the lane's current worker */
+	int resend; /* a lost worker had it: it may have read part of it */
+	off_t off0; /* where the file was when submitted */
 	struct vw_request q;
-	struct vw_reply r;
+	vg_match_fn *on_match;
+	void *ctx;
+};
+
+struct vw_lane {
+	struct vw_pool *p;
 	struct vw_worker *w;
-	struct vw_layers layers;
-	uint64_t seq, deadline = 0;
-	uint32_t got = 0;
-	int delivering = 1, fresh;
-	char why[128];
+	unsigned sent_on_w; /* requests w holds that are not answered yet */
+	struct lane_req req[VW_LANE_DEPTH];
+	unsigned head, n;
+};
+
+struct vw_lane *vw_lane_new(struct vw_pool *p)
+{
+	struct vw_lane *l = calloc(1, sizeof(*l));
+
+	if (l == NULL)
+		return NULL;
+	l->p = p;
+	pthread_mutex_lock(&p->mu);
+	p->busy++;
+	pthread_mutex_unlock(&p->mu);
+	return l;
+}
+
+unsigned vw_lane_pending(const struct vw_lane *l)
+{
+	return l->n;
+}
+
+/* Sends what is not sent yet, in order, while the worker takes more. */
+static void lane_send(struct vw_lane *l)
+{
+	struct vw_pool *p = l->p;
+
+	for (unsigned i = 0; i < l->n; i++) {
+		struct lane_req *r = &l->req[(l->head + i) % VW_LANE_DEPTH];
+		if (r->sent)
+			continue;
+		if (l->w == NULL || l->w->files + l->sent_on_w >= p->cfg.files_per_worker)
+			return; /* a worker (or a fresh one) when this is collected */
+		/* the engine reads from the descriptor's position on */
+		if (r->resend && lseek(r->fd, r->off0, SEEK_SET) != r->off0)
+			return; /* not seekable: the collect reports it */
+		if (send_request(l->w, &r->q, r->fd) != 0)
+			return; /* tried again when this is collected */
+		r->sent = 1;
+		l->sent_on_w++;
+	}
+}
+
+void vw_lane_submit(struct vw_lane *l, int fd, const struct vg_scan_options *opts,
+		    vg_match_fn *on_match, void *ctx)
+{
+	struct lane_req *r = &l->req[(l->head + l->n) % VW_LANE_DEPTH];
+
+	memset(r, 0, sizeof(*r));
+	r->fd = fd;
+	r->off0 = lseek(fd, 0, SEEK_CUR);
+	r->on_match = on_match;
+	r->ctx = ctx;
+	build_request(&r->q, next_seq(l->p), 0, opts);
+	l->n++;
+	lane_send(l);
+}
+
+/* The worker is gone or was retired: what it held is sent again. */
+static void lane_lost_worker(struct vw_lane *l)
+{
+	l->w = NULL;
+	l->sent_on_w = 0;
+	for (unsigned i = 0; i < l->n; i++) {
+		struct lane_req *r = &l->req[(l->head + i) % VW_LANE_DEPTH];
+		if (r->sent)
+			r->resend = 1;
+		r->sent = 0;
+	}
+}
+
+void *vw_lane_collect(struct vw_lane *l, enum vg_status *status, struct vg_scan_summary *sum,
+		      int *err, char *failure, size_t failure_len)
+{
+	struct vw_pool *p = l->p;
+	struct lane_req *r = &l->req[l->head];
+	struct vw_reply reply;
+	uint64_t deadline = 0;
+	void *ctx = r->ctx;
+	int rc;
 
 	failure[0] = '\0';
 	*err = 0;
 	memset(sum, 0, sizeof(*sum));
-	w = take_idle(p, &seq, &fresh);
-	vw_request_init(&q, seq, stream ? VW_MODE_STREAM : VW_MODE_FD);
-	q.flags = opts->flags;
-	q.limits.max_filesize = opts->limits.max_filesize;
-	q.limits.max_scansize = opts->limits.max_scansize;
-	q.limits.max_scantime_ms = opts->limits.max_scantime_ms;
-	q.limits.max_recursion = opts->limits.max_recursion;
-	q.limits.max_files = opts->limits.max_files;
-	/* An idle worker may have died meanwhile: one fresh try. */
-	for (int attempt = 0;; attempt++) {
-		if (w != NULL && fresh) {
-			fresh = 0;
-			if (spawn_finish(p, w, &layers, failure, failure_len) != 0)
-				w = NULL; /* a spare that failed: start one here */
-			else if (layers.layers != p->layers.layers) {
-				snprintf(failure, failure_len,
-					 "Scan worker started with other sandbox layers");
-				retire(w);
-				return VG_EIO;
+	pthread_mutex_lock(&p->mu);
+	rc = open_image(p, failure, failure_len);
+	pthread_mutex_unlock(&p->mu);
+	if (rc != 0) {
+		*status = VG_EIO;
+		goto pop;
+	}
+	/* Not sent yet: everything before it is answered, so the worker holds
+	 * nothing; a fresh one if it is at its file count or cannot take it. */
+	for (int attempt = 0; !r->sent; attempt++) {
+		if (l->w != NULL && l->w->files >= p->cfg.files_per_worker) {
+			retire_and_replace(p, l->w);
+			lane_lost_worker(l);
+		}
+		if (l->w == NULL) {
+			l->w = acquire(p, failure, failure_len);
+			if (l->w == NULL) {
+				*status = VG_EIO;
+				goto pop;
 			}
 		}
-		if (w == NULL) {
-			if (spawn(p, &w, &layers, failure, failure_len) != 0)
-				return VG_EIO;
-			if (layers.layers != p->layers.layers) {
-				snprintf(failure, failure_len,
-					 "Scan worker started with other sandbox layers");
-				retire(w);
-				return VG_EIO;
-			}
-		}
-		if (send_request(w, &q, fd) == 0)
+		lane_send(l);
+		if (r->sent)
 			break;
-		retire(w);
-		w = NULL;
+		retire(l->w);
+		lane_lost_worker(l);
 		if (attempt == 1) {
 			snprintf(failure, failure_len, "Can't hand the file to a scan worker");
-			return VG_EIO;
+			*status = VG_EIO;
+			goto pop;
 		}
 	}
-	if (!stream && p->cfg.deadline_ms != 0)
+	if (p->cfg.deadline_ms != 0)
 		deadline = now_ms() + p->cfg.deadline_ms;
-	for (;;) {
-		int rc = recv_reply(w->sock, &r, deadline, why, sizeof(why));
-		if (rc == 0) {
-			reap_reason(w, "Scan worker failed", failure, failure_len);
-			return VG_EIO;
-		}
-		if (rc == -2) {
-			snprintf(failure, failure_len,
-				 "Scan worker stopped at the deadline (%llu ms)",
-				 (unsigned long long)p->cfg.deadline_ms);
-			retire(w);
-			return VG_EIO;
-		}
-		if (rc < 0) {
-			fail_kill(w, failure, failure_len, why);
-			return VG_EIO;
-		}
-		if (r.seq != seq || r.type == VW_HELLO) {
-			fail_kill(w, failure, failure_len, "out of sequence");
-			return VG_EIO;
-		}
-		if (r.type == VW_MATCH) {
-			const char *path[VW_MAX_DEPTH];
-			struct vg_match m;
-			size_t off = 0;
-			if (++got > VW_MAX_MATCHES) {
-				fail_kill(w, failure, failure_len, "too many matches");
-				return VG_EIO;
-			}
-			if (!delivering || on_match == NULL)
-				continue;
-			for (uint32_t i = 0; i < r.depth; i++) {
-				path[i] = r.path + off;
-				off += strlen(r.path + off) + 1;
-			}
-			memset(&m, 0, sizeof(m));
-			m.name = r.name;
-			m.kind = (enum vg_sig_kind)r.kind;
-			m.database = r.has_database ? r.database : NULL;
-			m.offset = r.offset;
-			m.offset_known = (int)r.offset_known;
-			m.container_path = r.depth ? path : NULL;
-			m.container_depth = r.depth;
-			if (on_match(ctx, &m) != 0)
-				delivering = 0;
-			continue;
-		}
-		/* VW_DONE */
-		if (r.matches != got) {
-			fail_kill(w, failure, failure_len, "match count");
-			return VG_EIO;
-		}
-		break;
+	if (!collect_one(p, l->w, r->q.seq, deadline, r->on_match, r->ctx, &reply, failure,
+			 failure_len)) {
+		lane_lost_worker(l); /* collect_one freed it */
+		*status = VG_EIO;
+		goto pop;
 	}
-	w->files++;
-	if (r.status != VG_OK) {
-		*err = r.err;
-		retire(w); /* any error: a fresh worker for the next file */
-		return (enum vg_status)r.status;
+	l->sent_on_w--;
+	*status = done_status(&reply, sum, err);
+	l->w->files++;
+	if (*status != VG_OK) {
+		/* any error: a fresh worker for the next file (one it may have
+		 * begun is scanned again from where it started) */
+		retire(l->w);
+		lane_lost_worker(l);
+	} else if (l->w->files >= p->cfg.files_per_worker - p->cfg.files_per_worker / 10) {
+		start_spare(p); /* the last tenth of its files: the replacement warms up */
 	}
-	sum->verdict = (enum vg_verdict)r.verdict;
-	sum->matches = r.matches;
-	sum->bytes_scanned = r.bytes_scanned;
-	sum->bytes_read = r.bytes_read;
-	sum->limit = (enum vg_limit_hit)r.limit;
-	sum->stopped = (int)r.stopped || !delivering;
-	if (w->files >= p->cfg.files_per_worker) {
-		retire_and_replace(p, w);
-	} else {
-		/* the last tenth of its files: have the replacement warm up */
-		if (w->files >= p->cfg.files_per_worker - p->cfg.files_per_worker / 10)
-			start_spare(p);
-		put_idle(p, w);
+pop:
+	l->head = (l->head + 1) % VW_LANE_DEPTH;
+	l->n--;
+	if (l->w != NULL)
+		lane_send(l);
+	return ctx;
+}
+
+void vw_lane_free(struct vw_lane *l)
+{
+	struct vw_pool *p;
+
+	if (l == NULL)
+		return;
+	p = l->p;
+	if (l->w != NULL) {
+		if (l->sent_on_w == 0 && l->w->files < p->cfg.files_per_worker)
+			put_idle(p, l->w);
+		else
+			retire(l->w);
 	}
-	return VG_OK;
+	pthread_mutex_lock(&p->mu);
+	p->busy--;
+	pthread_mutex_unlock(&p->mu);
+	free(l);
 }
 
 void vw_pool_free(struct vw_pool *p)

@@ -70,6 +70,26 @@ enum vg_status vw_scan(struct vw_pool *p, int fd, int stream, const struct vg_sc
 		       vg_match_fn *on_match, void *ctx, struct vg_scan_summary *sum, int *err,
 		       char *failure, size_t failure_len);
 
+/* A lane: one calling thread's own worker, handed the next file while it
+ * scans the current one, so that the broker's work (walking, opening) and
+ * the process wake-ups overlap the scans. Same checks, deadline (counted
+ * from when vw_lane_collect starts waiting), retirement and failure
+ * verdicts as vw_scan; a file a lost or retired worker held is handed to
+ * a fresh one from where it started. Regular files only (not streams);
+ * each fd stays open until its result is collected. */
+#define VW_LANE_DEPTH 2u
+struct vw_lane;
+struct vw_lane *vw_lane_new(struct vw_pool *p); /* NULL: out of memory */
+unsigned vw_lane_pending(const struct vw_lane *l);
+/* At most VW_LANE_DEPTH pending. */
+void vw_lane_submit(struct vw_lane *l, int fd, const struct vg_scan_options *opts,
+		    vg_match_fn *on_match, void *ctx);
+/* The oldest pending file's result, as vw_scan returns it; returns its ctx. */
+void *vw_lane_collect(struct vw_lane *l, enum vg_status *status, struct vg_scan_summary *sum,
+		      int *err, char *failure, size_t failure_len);
+/* Nothing may be pending. */
+void vw_lane_free(struct vw_lane *l);
+
 /* Stops every idle worker and frees the pool (no scan may be running). */
 void vw_pool_free(struct vw_pool *p);
 

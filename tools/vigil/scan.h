@@ -170,6 +170,11 @@ void scan_walk_arguments(struct scan_state *s);
 void scan_report_record(struct scan_state *s, struct record *r);
 void scan_report_summary(struct scan_state *s, int exit_code);
 void scan_work_record(struct scan_state *s, struct record *r);
+void scan_done_with_fd(struct scan_state *s, struct record *r);
+/* Workers mode, pipelined (scan_pipeline.c): hand a regular file's record
+ * to the thread's lane; take the oldest one's result back. */
+void scan_lane_submit(struct scan_state *s, struct vw_lane *l, struct record *r);
+struct record *scan_lane_collect(struct scan_state *s, struct vw_lane *l);
 void record_free(struct record *r);
 
 /* scan_action.c: set up before the walk (prints why not and returns -1),

@@ -43,27 +43,66 @@ static int all_done_before(const struct pipeline *p, uint64_t end)
 	return 1;
 }
 
+/* The first record still to be scanned, or NULL (lock held). */
+static struct record *next_pending(struct pipeline *p)
+{
+	/* Records before head are reported, so none of them is pending. */
+	if (p->next_job < p->head)
+		p->next_job = p->head;
+	while (p->next_job < p->tail && !p->ring[p->next_job % p->cap]->pending)
+		p->next_job++;
+	return p->next_job < p->tail ? p->ring[p->next_job % p->cap] : NULL;
+}
+
+static void take(struct pipeline *p, struct record *r)
+{
+	r->pending = 0;
+	p->next_job++;
+}
+
+static void mark_done(struct pipeline *p, struct record *r)
+{
+	r->done = 1;
+	if (p->main_waiting && all_done_before(p, p->wake_at))
+		pthread_cond_broadcast(&p->done_cv);
+}
+
+/* With sandboxed workers each thread has a lane: while its worker scans one
+ * file, the next is already handed over (VW_LANE_DEPTH), so the two
+ * processes do not wait for each other's wake-up at every file. Standard
+ * input goes alone, through vw_scan. */
 static void *worker_main(void *arg)
 {
 	struct pipeline *p = arg;
+	struct vw_lane *lane = p->state->workers != NULL ? vw_lane_new(p->state->workers) : NULL;
+	struct record *r;
 
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
-		/* Records before head are reported, so none of them is pending. */
-		if (p->next_job < p->head)
-			p->next_job = p->head;
-		while (p->next_job < p->tail && !p->ring[p->next_job % p->cap]->pending)
-			p->next_job++;
-		if (p->next_job < p->tail) {
-			struct record *r = p->ring[p->next_job % p->cap];
-			r->pending = 0;
-			p->next_job++;
+		if (lane != NULL && vw_lane_pending(lane) < VW_LANE_DEPTH) {
+			r = next_pending(p);
+			if (r != NULL && !r->is_stdin) {
+				take(p, r);
+				pthread_mutex_unlock(&p->mu);
+				scan_lane_submit(p->state, lane, r);
+				pthread_mutex_lock(&p->mu);
+				continue;
+			}
+		}
+		if (lane != NULL && vw_lane_pending(lane) > 0) {
+			pthread_mutex_unlock(&p->mu);
+			r = scan_lane_collect(p->state, lane);
+			pthread_mutex_lock(&p->mu);
+			mark_done(p, r);
+			continue;
+		}
+		r = next_pending(p);
+		if (r != NULL) {
+			take(p, r);
 			pthread_mutex_unlock(&p->mu);
 			scan_work_record(p->state, r);
 			pthread_mutex_lock(&p->mu);
-			r->done = 1;
-			if (p->main_waiting && all_done_before(p, p->wake_at))
-				pthread_cond_broadcast(&p->done_cv);
+			mark_done(p, r);
 			continue;
 		}
 		if (p->closing)
@@ -71,6 +110,7 @@ static void *worker_main(void *arg)
 		pthread_cond_wait(&p->work_cv, &p->mu);
 	}
 	pthread_mutex_unlock(&p->mu);
+	vw_lane_free(lane);
 	return NULL;
 }
 

@@ -96,12 +96,38 @@ void scan_work_record(struct scan_state *s, struct record *r)
 		r->status = vg_scan_fd(s->engine, r->fd, &s->scan_opts, copy_match, r, &r->summary);
 		r->scan_errno = errno;
 	}
-	/* Acting on a detection works on the very file scanned: record_free()
-	 * closes it once reported. */
+	scan_done_with_fd(s, r);
+}
+
+/* Acting on a detection works on the very file scanned: record_free()
+ * closes it once reported. */
+void scan_done_with_fd(struct scan_state *s, struct record *r)
+{
 	if (s->cfg->action == ACT_NONE) {
 		close(r->fd);
 		r->fd = -1;
 	}
+}
+
+void scan_lane_submit(struct scan_state *s, struct vw_lane *l, struct record *r)
+{
+	vw_lane_submit(l, r->fd, &s->scan_opts, copy_match, r);
+}
+
+struct record *scan_lane_collect(struct scan_state *s, struct vw_lane *l)
+{
+	struct vg_scan_summary sum;
+	enum vg_status st;
+	char failure[sizeof(((struct record *)NULL)->failure)];
+	int err;
+	struct record *r = vw_lane_collect(l, &st, &sum, &err, failure, sizeof(failure));
+
+	r->status = st;
+	r->summary = sum;
+	r->scan_errno = err;
+	memcpy(r->failure, failure, sizeof(failure));
+	scan_done_with_fd(s, r);
+	return r;
 }
 
 void record_free(struct record *r)

@@ -177,6 +177,39 @@ int trigger_run(int fd, int sock, uint64_t seq)
 	} else if (strcmp(action, "garbage") == 0) {
 		send(sock, "not a verdict", 13, MSG_NOSIGNAL);
 		return 0;
+	} else if (strcmp(action, "read-next-then-fail") == 0) {
+		/* Takes the next request's file (the broker hands it over while
+		 * this one is scanned), reads it to its end, moving the offset it
+		 * shares with the broker, answers this one with an I/O error and
+		 * exits: the broker must have the next file scanned again by a
+		 * fresh worker, from its start. */
+		union {
+			char buf[CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} ctl;
+		struct vw_request q;
+		struct iovec iov = {&q, sizeof(q)};
+		struct msghdr mh;
+		struct cmsghdr *cm;
+		struct vw_reply r;
+		char buf[4096];
+		int next = -1;
+
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = sizeof(ctl.buf);
+		if (recvmsg(sock, &mh, MSG_CMSG_CLOEXEC) > 0 && (cm = CMSG_FIRSTHDR(&mh)) != NULL &&
+		    cm->cmsg_type == SCM_RIGHTS)
+			memcpy(&next, CMSG_DATA(cm), sizeof(int));
+		while (next >= 0 && read(next, buf, sizeof(buf)) > 0)
+			;
+		vw_reply_init(&r, VW_DONE, seq);
+		r.status = VG_EIO;
+		r.err = EIO;
+		send(sock, &r, sizeof(r), MSG_NOSIGNAL);
+		_exit(0);
 	} else if (strcmp(action, "lie") == 0) {
 		struct vw_reply r;
 		vw_reply_init(&r, VW_DONE, seq);
