@@ -4,10 +4,11 @@
  * Each literal is keyed by one 8-byte window of itself, its gram: the
  * window fewest literals of the set share (a window common among
  * signatures drawn from real code is common in real files too). At every
- * position of the data the 8 bytes ending there are hashed into a bitmap
- * with about 32 bits per literal; when the bit is set, a bucket table lists
- * the literals with that gram, and each is confirmed by comparing all its
- * bytes. Building it is a count and a sort (well under a second for 200,000
+ * examined position of the data the 8 bytes ending there are hashed into
+ * a Bloom filter with about 32 bits per gram; when it answers yes, an
+ * open-addressing table holds the grams (with up to 4 bytes of the literal
+ * just before the gram, checked first), and a literal whose gram and check
+ * bytes agree is confirmed by comparing all its bytes. Building it is a count and a sort (well under a second for 200,000
  * literals, where Vectorscan's compiler takes seconds), and it scans faster
  * than Vectorscan's literal matcher on sets this large (BENCHMARKS.md §3).
  *
@@ -17,9 +18,9 @@
  * literal has been reported. Hits of one literal arrive in end order.
  *
  * Stored as one blob, 64-byte aligned, used in place when mapped:
- *   struct gram_head, then the bitmap (u64 words), the bucket starts (u32,
- *   buckets + 1), the entries (struct gram_ent, sorted by bucket then gram)
- *   and the literals' bytes. */
+ *   struct gram_head, then the bitmap (u64 words), the slots (struct
+ *   gram_slot, a power of two of them, at most half full, linear probing),
+ *   the literals (struct gram_lit) and their bytes. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,27 +29,35 @@
 #define GRAM 8u
 #define AFTER (GRAMIDX_MAX_LEN - GRAM)  /* bytes a literal may have after its gram */
 #define BEFORE (GRAMIDX_MAX_LEN - GRAM) /* and before it */
-#define GRAM_MAGIC 0x34726776u          /* "vgr4" */
+#define GRAM_MAGIC 0x35726776u          /* "vgr5" */
 #define MUL_BIT 0x9e3779b97f4a7c15ull
 #define MUL_BUCKET 0xc2b2ae3d27d4eb4full
 
 struct gram_head {
 	uint32_t magic;
-	uint32_t bits_log2;    /* bitmap of 2^bits_log2 bits */
-	uint32_t buckets_log2; /* 2^buckets_log2 buckets */
-	uint32_t nents;
-	uint32_t step;         /* grams examined at stream offsets that are multiples */
-	uint32_t pad;
-	uint64_t nbytes;       /* literal bytes */
-	uint64_t off_bitmap, off_starts, off_ents, off_bytes, total;
+	uint32_t bits_log2;  /* bitmap of 2^bits_log2 bits */
+	uint32_t slots_log2; /* 2^slots_log2 slots */
+	uint32_t nents;      /* grams */
+	uint32_t step;       /* grams examined at stream offsets that are multiples */
+	uint32_t nlits;
+	uint64_t nbytes;     /* literal bytes */
+	uint64_t off_bitmap, off_slots, off_lits, off_bytes, total;
 };
 
-struct gram_ent {
-	uint64_t key;  /* the gram, loaded little-endian */
+/* A gram of a literal. li_at is (index into the literals + 1) << 5 | where
+ * the gram starts in the literal; 0: an empty slot. check holds the literal's
+ * bytes just before the gram (as many of the 4 as it has, in the high
+ * bytes), compared before the literal itself. */
+struct gram_slot {
+	uint64_t key; /* the gram, loaded little-endian */
+	uint32_t check;
+	uint32_t li_at;
+};
+
+struct gram_lit {
 	uint32_t lit;  /* global literal id */
-	uint32_t boff; /* the literal's bytes */
+	uint32_t boff; /* its bytes */
 	uint32_t len;  /* GRAM .. GRAMIDX_MAX_LEN */
-	uint32_t at;   /* where the gram starts in the literal */
 };
 
 static inline uint64_t load64(const uint8_t *p)
@@ -179,40 +188,29 @@ static vg_status choose_grams(const struct literal *lits, const unsigned *sel, s
 
 /* ---- building and opening ---- */
 
-struct sort_item {
-	uint64_t key;
-	uint32_t bucket;
-	uint32_t i;  /* into sel */
-	uint32_t at; /* the window */
-};
-
-/* By bucket and gram; a literal's equal windows (a periodic literal) last
- * window first: at one offset, the occurrence that starts first. */
-static int cmp_item(const void *a, const void *b)
+/* The check word of a gram at `at` of literal bytes b: the bytes before
+ * it, the nearest in the high byte; mask: which bytes exist. */
+static uint32_t check_of(const uint8_t *b, uint32_t at)
 {
-	const struct sort_item *x = a, *y = b;
-	if (x->bucket != y->bucket)
-		return x->bucket < y->bucket ? -1 : 1;
-	if (x->key != y->key)
-		return x->key < y->key ? -1 : 1;
-	if (x->i != y->i)
-		return x->i < y->i ? -1 : 1;
-	return x->at > y->at ? -1 : x->at < y->at;
+	uint32_t v = 0;
+
+	for (uint32_t k = 1; k <= 4 && k <= at; k++)
+		v |= (uint32_t)b[at - k] << (8 * (4 - k));
+	return v;
 }
 
 vg_status gramidx_build(const struct literal *lits, const unsigned *sel, size_t n, unsigned step,
 			uint8_t **out, size_t *out_len)
 {
 	struct gram_head h;
-	struct sort_item *items = NULL;
 	uint32_t *at = NULL;
 	uint8_t *blob;
 	uint64_t *bitmap;
-	uint32_t *starts;
-	struct gram_ent *ents;
+	struct gram_slot *slots;
+	struct gram_lit *glits;
 	uint8_t *bytes;
-	uint64_t nbytes = 0;
-	size_t nb, ne = n * step;
+	uint64_t nbytes = 0, smask;
+	size_t ns, ne = n * step;
 	void *mem;
 	vg_status rc;
 
@@ -225,24 +223,25 @@ vg_status gramidx_build(const struct literal *lits, const unsigned *sel, size_t 
 	h.bits_log2 = ceil_log2((uint64_t)ne * 32u);
 	if (h.bits_log2 < 12)
 		h.bits_log2 = 12;
-	h.buckets_log2 = ceil_log2(ne);
-	if (h.buckets_log2 < 4)
-		h.buckets_log2 = 4;
+	h.slots_log2 = ceil_log2(ne * 2);
+	if (h.slots_log2 < 4)
+		h.slots_log2 = 4;
+	h.nlits = (uint32_t)n;
 	for (size_t i = 0; i < n; i++)
 		nbytes += lits[sel[i]].len;
 	if (nbytes >= UINT32_MAX)
 		return VG_ELIMIT;
 	h.nbytes = nbytes;
-	nb = (size_t)1 << h.buckets_log2;
+	ns = (size_t)1 << h.slots_log2;
+	smask = ns - 1;
 	h.off_bitmap = align64(sizeof(h));
-	h.off_starts = align64(h.off_bitmap + ((size_t)1 << h.bits_log2) / 8u);
-	h.off_ents = align64(h.off_starts + (nb + 1) * sizeof(uint32_t));
-	h.off_bytes = align64(h.off_ents + ne * sizeof(struct gram_ent));
+	h.off_slots = align64(h.off_bitmap + ((size_t)1 << h.bits_log2) / 8u);
+	h.off_lits = align64(h.off_slots + ns * sizeof(struct gram_slot));
+	h.off_bytes = align64(h.off_lits + n * sizeof(struct gram_lit));
 	h.total = align64(h.off_bytes + nbytes + 1);
 
-	items = vg_calloc(ne ? ne : 1, sizeof(*items));
-	at = vg_calloc(n ? 2 * n : 1, sizeof(*at)); /* windows, then byte offsets */
-	if (!items || !at) {
+	at = vg_calloc(n ? n : 1, sizeof(*at));
+	if (!at) {
 		rc = VG_ENOMEM;
 		goto out;
 	}
@@ -257,48 +256,37 @@ vg_status gramidx_build(const struct literal *lits, const unsigned *sel, size_t 
 	memset(blob, 0, h.total);
 	memcpy(blob, &h, sizeof(h));
 	bitmap = (uint64_t *)(void *)(blob + h.off_bitmap);
-	starts = (uint32_t *)(void *)(blob + h.off_starts);
-	ents = (struct gram_ent *)(void *)(blob + h.off_ents);
+	slots = (struct gram_slot *)(void *)(blob + h.off_slots);
+	glits = (struct gram_lit *)(void *)(blob + h.off_lits);
 	bytes = blob + h.off_bytes;
-	/* each literal's bytes once, at at[n + i] */
 	nbytes = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct literal *l = &lits[sel[i]];
-		at[n + i] = (uint32_t)nbytes;
+		glits[i].lit = sel[i];
+		glits[i].boff = (uint32_t)nbytes;
+		glits[i].len = l->len;
 		memcpy(bytes + nbytes, l->bytes, l->len);
 		nbytes += l->len;
-	}
-	for (size_t i = 0; i < n; i++) {
-		const struct literal *l = &lits[sel[i]];
-		for (uint32_t j = 0; j < step; j++) {
-			struct sort_item *it = &items[i * step + j];
-			uint64_t key = load64(l->bytes + at[i] + j);
+		/* A literal's equal windows (a periodic literal) go in last
+		 * window first: at one offset, the occurrence that starts first
+		 * is reported first (linear probing keeps insertion order). */
+		for (uint32_t j = step; j-- > 0;) {
+			uint32_t a = at[i] + j;
+			uint64_t key = load64(l->bytes + a);
 			uint64_t hv = key * MUL_BIT;
-			it->key = key;
-			it->bucket = (uint32_t)((key * MUL_BUCKET) >> (64 - h.buckets_log2));
-			it->i = (uint32_t)i;
-			it->at = at[i] + j;
+			uint64_t k = (key * MUL_BUCKET) >> (64 - h.slots_log2);
+			while (slots[k].li_at != 0)
+				k = (k + 1) & smask;
+			slots[k].key = key;
+			slots[k].check = check_of(l->bytes, a);
+			slots[k].li_at = (uint32_t)(i + 1) << 5 | a;
 			bitmap[hv >> (64 - (h.bits_log2 - 6))] |= gram_mask(hv, h.bits_log2 - 6);
 		}
 	}
-	qsort(items, ne, sizeof(*items), cmp_item);
-	for (size_t i = 0, b = 0; i < ne; i++) {
-		const struct literal *l = &lits[sel[items[i].i]];
-		while (b <= items[i].bucket)
-			starts[b++] = (uint32_t)i;
-		ents[i].key = items[i].key;
-		ents[i].lit = sel[items[i].i];
-		ents[i].boff = at[n + items[i].i];
-		ents[i].len = l->len;
-		ents[i].at = items[i].at;
-	}
-	for (size_t b = ne ? items[ne - 1].bucket + 1u : 0; b <= nb; b++)
-		starts[b] = (uint32_t)ne;
 	*out = blob;
 	*out_len = (size_t)h.total;
 	rc = VG_OK;
 out:
-	vg_free(items);
 	vg_free(at);
 	return rc;
 }
@@ -306,42 +294,35 @@ out:
 vg_status gramidx_open(const uint8_t *blob, size_t len, size_t nlits, struct gramidx *g)
 {
 	struct gram_head h;
-	size_t nb;
 
 	memset(g, 0, sizeof(*g));
 	if (len < sizeof(h) || (uintptr_t)blob % 64)
 		return VG_EFORMAT;
 	memcpy(&h, blob, sizeof(h));
-	if (h.magic != GRAM_MAGIC || h.step < 1 || h.step > GRAMIDX_MAX_STEP || h.bits_log2 < 12 || h.bits_log2 > 40 || h.buckets_log2 < 4 ||
-	    h.buckets_log2 > 31 || h.total != len || h.nbytes >= UINT32_MAX)
+	if (h.magic != GRAM_MAGIC || h.step < 1 || h.step > GRAMIDX_MAX_STEP ||
+	    h.bits_log2 < 12 || h.bits_log2 > 40 || h.slots_log2 < 4 || h.slots_log2 > 31 ||
+	    h.nlits >= (1u << 27) || h.total != len || h.nbytes >= UINT32_MAX)
 		return VG_EFORMAT;
-	nb = (size_t)1 << h.buckets_log2;
 	if (h.off_bitmap != align64(sizeof(h)) ||
-	    h.off_starts != align64(h.off_bitmap + ((size_t)1 << h.bits_log2) / 8u) ||
-	    h.off_ents != align64(h.off_starts + (nb + 1) * sizeof(uint32_t)) ||
-	    h.off_bytes != align64(h.off_ents + (size_t)h.nents * sizeof(struct gram_ent)) ||
+	    h.off_slots != align64(h.off_bitmap + ((size_t)1 << h.bits_log2) / 8u) ||
+	    h.off_lits != align64(h.off_slots + ((size_t)1 << h.slots_log2) * sizeof(struct gram_slot)) ||
+	    h.off_bytes != align64(h.off_lits + (size_t)h.nlits * sizeof(struct gram_lit)) ||
 	    h.total != align64(h.off_bytes + h.nbytes + 1))
 		return VG_EFORMAT;
 	g->word_bits = h.bits_log2 - 6;
-	g->bucket_shift = 64u - h.buckets_log2;
+	g->slot_shift = 64u - h.slots_log2;
+	g->slot_mask = ((size_t)1 << h.slots_log2) - 1;
 	g->bitmap = (const uint64_t *)(const void *)(blob + h.off_bitmap);
-	g->starts = (const uint32_t *)(const void *)(blob + h.off_starts);
-	g->ents = (const struct gram_ent *)(const void *)(blob + h.off_ents);
+	g->slots = (const struct gram_slot *)(const void *)(blob + h.off_slots);
+	g->lits = (const struct gram_lit *)(const void *)(blob + h.off_lits);
 	g->bytes = blob + h.off_bytes;
+	g->nbytes = h.nbytes;
+	g->nlits = h.nlits;
+	g->nall = nlits;
 	g->nents = h.nents;
 	g->step = h.step;
-	/* The scan trusts these: bucket ranges, lengths and bytes in bounds. */
-	if (g->starts[0] != 0 || g->starts[nb] != h.nents)
-		return VG_EFORMAT;
-	for (size_t b = 0; b < nb; b++)
-		if (g->starts[b] > g->starts[b + 1])
-			return VG_EFORMAT;
-	for (uint32_t i = 0; i < h.nents; i++) {
-		const struct gram_ent *e = &g->ents[i];
-		if (e->len < GRAM || e->len > GRAMIDX_MAX_LEN || e->at > e->len - GRAM ||
-		    e->boff + (uint64_t)e->len > h.nbytes || e->lit >= nlits)
-			return VG_EFORMAT;
-	}
+	/* Slots and literals are checked where the scan uses them (rarely:
+	 * after the filter), so opening touches no more than the header. */
 	return VG_OK;
 }
 
@@ -361,37 +342,49 @@ static int scan_ends(const struct gramidx *g, const uint8_t *buf, size_t lo, siz
 		     size_t from, size_t to, uint64_t base, prefilter_hit_fn *cb, void *ctx)
 {
 	const uint64_t *bitmap = g->bitmap;
-	const unsigned wb = g->word_bits;
+	const unsigned wb = g->word_bits, step = g->step;
+	const size_t ahead = (size_t)GRAM_AHEAD * step;
 
 	if (from < lo + GRAM)
 		from = lo + GRAM;
 	/* only gram ends at stream offsets that are multiples of step */
-	if (g->step > 1 && (base + from) % g->step)
-		from += g->step - (size_t)((base + from) % g->step);
-	const size_t ahead = (size_t)GRAM_AHEAD * g->step;
-	for (size_t e = from; e < to; e += g->step) {
-		uint64_t key = load64(buf + e - GRAM);
-		uint64_t hv = key * MUL_BIT, m = gram_mask(hv, wb);
-		uint32_t b, i, end;
+	if (step > 1 && (base + from) % step)
+		from += step - (size_t)((base + from) % step);
+	for (size_t e = from; e < to; e += step) {
+		uint64_t hv = load64(buf + e - GRAM) * MUL_BIT, m = gram_mask(hv, wb), key;
+		size_t k;
 
 		if (e + ahead < to)
 			__builtin_prefetch(&bitmap[(load64(buf + e + ahead - GRAM) * MUL_BIT) >> (64 - wb)]);
 		if (__builtin_expect((bitmap[hv >> (64 - wb)] & m) != m, 1))
 			continue;
-		b = (uint32_t)((key * MUL_BUCKET) >> g->bucket_shift);
-		end = g->starts[b + 1];
-		for (i = g->starts[b]; i < end; i++) {
-			const struct gram_ent *en = &g->ents[i];
+		key = load64(buf + e - GRAM);
+		for (k = (key * MUL_BUCKET) >> g->slot_shift; g->slots[k].li_at != 0;
+		     k = (k + 1) & g->slot_mask) {
+			const struct gram_slot *sl = &g->slots[k];
+			uint32_t at = sl->li_at & 31u, li = sl->li_at >> 5, c;
+			const struct gram_lit *gl;
 			size_t start;
-			if (en->key != key)
+
+			if (sl->key != key)
 				continue;
-			if (e - GRAM - lo < en->at)
+			if (e - GRAM - lo < at)
 				continue; /* would start before the data */
-			start = e - GRAM - en->at;
-			if (hi - start < en->len)
-				continue; /* would end after it */
-			if (memcmp(g->bytes + en->boff, buf + start, en->len) == 0 &&
-			    cb(ctx, en->lit, base + start + en->len))
+			start = e - GRAM - at;
+			/* the check bytes lie within the literal, so within buf */
+			c = 0;
+			for (uint32_t b = 1; b <= 4 && b <= at; b++)
+				c |= (uint32_t)buf[e - GRAM - b] << (8 * (4 - b));
+			if (c != sl->check || li > g->nlits)
+				continue;
+			gl = &g->lits[li - 1];
+			if (gl->len < GRAM || gl->len > GRAMIDX_MAX_LEN || at > gl->len - GRAM ||
+			    gl->boff + (uint64_t)gl->len > g->nbytes || gl->lit >= g->nall)
+				continue; /* a damaged index: never read out of bounds */
+			if (hi - start < gl->len)
+				continue; /* would end after the data */
+			if (memcmp(g->bytes + gl->boff, buf + start, gl->len) == 0 &&
+			    cb(ctx, gl->lit, base + start + gl->len))
 				return 1;
 		}
 	}

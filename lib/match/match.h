@@ -77,16 +77,21 @@ struct literal {
 #define GRAMIDX_MAX_LEN 32u
 #define GRAMIDX_MAX_STEP 16u
 
-struct gram_ent;
+struct gram_slot;
+struct gram_lit;
 
 struct gramidx {
 	const uint64_t *bitmap;
-	const uint32_t *starts;
-	const struct gram_ent *ents;
+	const struct gram_slot *slots;
+	const struct gram_lit *lits;
 	const uint8_t *bytes;
+	uint64_t nbytes;
+	size_t slot_mask;
+	uint32_t nlits; /* in this index */
+	size_t nall;    /* literal ids are below this */
 	uint32_t nents;
 	unsigned step;
-	unsigned word_bits, bucket_shift;
+	unsigned word_bits, slot_shift;
 };
 
 struct gramidx_stream {

@@ -163,6 +163,7 @@ static void shards_find_what_a_naive_search_finds(void **state)
 		size_t ser_len = 0;
 		void *aligned = NULL;
 		uint32_t off0;
+		uint8_t nsh;
 		struct hits got;
 
 		assert_int_equal(prefilter_build(lits, NLITS, shards, &pf, err, sizeof(err)), VG_OK);
@@ -197,12 +198,44 @@ static void shards_find_what_a_naive_search_finds(void **state)
 		ser[8] ^= 1; /* another Vectorscan version */
 		assert_int_equal(prefilter_open(ser, ser_len, NLITS, &back), VG_EFORMAT);
 		ser[8] ^= 1;
+		nsh = ser[4];
 		ser[4] = 9; /* shard count out of range */
 		assert_int_equal(prefilter_open(ser, ser_len, NLITS, &back), VG_EFORMAT);
-		ser[4] = (uint8_t)shards;
+		ser[4] = nsh;
 		ser[0] ^= 1; /* magic */
 		assert_int_equal(prefilter_open(ser, ser_len, NLITS, &back), VG_EFORMAT);
 		ser[0] ^= 1;
+		/* a gram index whose slots, literal table and bytes are damaged
+		 * (past the checks made at open, which read only its header):
+		 * the scan must stay within bounds (ASan) and still run */
+		{
+			uint32_t goff;
+			uint64_t gslots, gtotal, glits;
+			memcpy(&goff, ser + 80, sizeof(goff)); /* pf_header.gram_off[0] */
+			memcpy(&gslots, ser + goff + 40, sizeof(gslots)); /* gram_head.off_slots */
+			memcpy(&gtotal, ser + goff + 64, sizeof(gtotal));  /* gram_head.total */
+			assert_int_equal(posix_memalign(&aligned, 64, ser_len), 0);
+			memcpy(aligned, ser, ser_len);
+			/* every occupied slot keeps its gram and check bytes (so the
+			 * scan reaches the literal table) with a wild literal index
+			 * and start; the literal table and bytes get random bytes */
+			memcpy(&glits, ser + goff + 48, sizeof(glits)); /* gram_head.off_lits */
+			for (uint64_t o = gslots; o + 16 <= glits; o += 16) {
+				uint32_t li_at;
+				memcpy(&li_at, (uint8_t *)aligned + goff + o + 12, 4);
+				if (li_at == 0)
+					continue;
+				li_at = next() % 3 == 0 ? li_at ^ (next() & 31u) : (uint32_t)next() << 5;
+				memcpy((uint8_t *)aligned + goff + o + 12, &li_at, 4);
+			}
+			for (uint64_t o = glits; o < gtotal; o += 1 + next() % 5)
+				((uint8_t *)aligned)[goff + o] = (uint8_t)next();
+			assert_int_equal(prefilter_open(aligned, ser_len, NLITS, &back), VG_OK);
+			got = run(back);
+			free(got.v);
+			prefilter_free(back);
+			free(aligned);
+		}
 		/* a shard whose Vectorscan header is damaged */
 		memcpy(&off0, ser + 48, sizeof(off0));
 		ser[off0] ^= 0xff;
