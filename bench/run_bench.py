@@ -518,6 +518,16 @@ def main(argv=None):
             vr['%s.j%d' % (c, j)] = summary(rs)
             vr['%s.j%d' % (c, j)]['found'] = parse_found(rs[0].stdout, os.path.join(croot, c))
             found[('vigil.j%d' % j, c)] = vr['%s.j%d' % (c, j)]['found']
+    # Thread scaling without workers: with them, -j1 already runs the walker
+    # and one worker process side by side (on both cores part of the time).
+    if 'small' in corpora:
+        for j in threads:
+            log('vigil -j%d --insecure-in-process: tiny and small x%d' % (j, reps))
+            ip = vbase + ['--cache-dir=' + cache_dir, '--insecure-in-process', '-j%d' % j]
+            vr['warm.inproc.j%d' % j] = summary(timed(ip + [tiny], 'vigil.warm.inproc.j%d' % j))
+            rs = timed(ip + ['-r', '-i', '--no-summary', os.path.join(croot, 'small')],
+                       'vigil.small.inproc.j%d' % j)
+            vr['small.inproc.j%d' % j] = summary(rs)
     if sorted(os.listdir(cache_dir)) != cache_files:
         failures.append('vigil wrote a new cache file during warm runs (cache not reused?): %s' % os.listdir(cache_dir))
     shutil.rmtree(cache_dir, ignore_errors=True)
@@ -860,6 +870,12 @@ def render(R, corpora, threads, check, a):
                 met(ms_v[j1] <= TARGET_SMALL_MS and ms_v[jm] * jm <= TARGET_SMALL_MS))
             row('Two threads vs one, small files', '(single-threaded)', '', '%.2f×' % (ms_v[j1] / ms_v[jm]), '',
                 '≥ %.1f×' % TARGET_SPEEDUP, met(ms_v[j1] / ms_v[jm] >= TARGET_SPEEDUP))
+            if 'small.inproc.j%d' % jm in v:
+                ms_i = {j: (v['small.inproc.j%d' % j]['wall_median'] - v['warm.inproc.j%d' % j]['wall_median'])
+                        * 1000 / nf for j in threads}
+                row('(the same in process, --insecure-in-process: one thread is one core; with workers -j1 '
+                    'already runs the walker and a worker side by side)', '', '%.3f ms' % ms_i[j1],
+                    '%.3f ms' % ms_i[jm], '%.2f×' % (ms_i[j1] / ms_i[jm]), '', '')
     T.append('\n'.join(rows))
     T.append('')
     T.append('MB = 10^6 bytes. Medians of %d runs. Scan time = wall time of the corpus run minus the '
