@@ -1,5 +1,5 @@
 /* Fuzz target: scanning arbitrary bytes with a database exercising every
- * pattern element, through the public API. */
+ * pattern element and both prefilter matchers, through the public API. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,7 +20,15 @@ static const char db_text[] =
 	"F.Word:0:*:(W)6d616c(W)\n"
 	"F.Gap:0:*:0102{3-8}0304{10-}0506\n"
 	"F.Eof:0:EOF-4,2:deadbe\n"
-	"F.Abs:0:0,16:cafeba\n";
+	"F.Abs:0:0,16:cafeba\n"
+	/* anchors of 9..32 bytes: the gram index, with its hold-back at chunk
+	 * ends, periodic literals and literals sharing grams */
+	"F.Gram:0:*:4142434445464748494a4b4c\n"
+	"F.GramPeriodic:0:*:6161616161616161616161\n"
+	"F.GramShared:0:*:6161616161616161616162\n"
+	"F.GramLong:0:*:00112233445566778899aabbccddeeff0011223344556677\n"
+	"F.GramTwo:0:*:5a5a5a5a5a5a5a5a5a{2-40}4d4d4d4d4d4d4d4d4d\n"
+	"F.GramEof:0:EOF-20,8:3031323334353637383930\n";
 
 static void setup(void)
 {
