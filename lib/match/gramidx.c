@@ -359,8 +359,10 @@ static int scan_ends(const struct gramidx *g, const uint8_t *buf, size_t lo, siz
 		if (__builtin_expect((bitmap[hv >> (64 - wb)] & m) != m, 1))
 			continue;
 		key = load64(buf + e - GRAM);
-		for (k = (key * MUL_BUCKET) >> g->slot_shift; g->slots[k].li_at != 0;
-		     k = (k + 1) & g->slot_mask) {
+		/* at most every slot once: a damaged table may have no empty one */
+		k = (key * MUL_BUCKET) >> g->slot_shift;
+		for (size_t probes = 0; probes <= g->slot_mask && g->slots[k].li_at != 0;
+		     probes++, k = (k + 1) & g->slot_mask) {
 			const struct gram_slot *sl = &g->slots[k];
 			uint32_t at = sl->li_at & 31u, li = sl->li_at >> 5, c;
 			const struct gram_lit *gl;
@@ -375,7 +377,7 @@ static int scan_ends(const struct gramidx *g, const uint8_t *buf, size_t lo, siz
 			c = 0;
 			for (uint32_t b = 1; b <= 4 && b <= at; b++)
 				c |= (uint32_t)buf[e - GRAM - b] << (8 * (4 - b));
-			if (c != sl->check || li > g->nlits)
+			if (c != sl->check || li - 1u >= g->nlits) /* li 0: a damaged slot */
 				continue;
 			gl = &g->lits[li - 1];
 			if (gl->len < GRAM || gl->len > GRAMIDX_MAX_LEN || at > gl->len - GRAM ||

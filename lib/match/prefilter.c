@@ -378,7 +378,7 @@ vg_status prefilter_serialize(const struct prefilter *pf, uint8_t **out, size_t 
 		if (hs_serialize_database(pf->db[s], &bytes[s], &n[s]) != HS_SUCCESS ||
 		    hs_serialized_database_size(bytes[s], n[s], &sz[s]) != HS_SUCCESS)
 			goto out;
-		if (sz[s] > UINT32_MAX || total > UINT32_MAX - sz[s] - PF_ALIGN) {
+		if (sz[s] > UINT32_MAX / 2 || total > UINT32_MAX / 2) {
 			rc = VG_ELIMIT;
 			goto out;
 		}
@@ -430,6 +430,8 @@ vg_status prefilter_open(const uint8_t *bytes, size_t len, size_t nlits, struct 
 	memcpy(&h, bytes, sizeof(h));
 	memset(&host, 0, sizeof(host));
 	pf_host(&host);
+	if (host.cpu_features == UINT64_MAX)
+		return VG_EFORMAT; /* this host's platform unknown: nothing to compare */
 	for (size_t g = 0; g < PF_GRAMS; g++)
 		grams += h.gram_len[g] != 0;
 	if (h.magic != PF_MAGIC || h.nshards > PF_MAX_SHARDS ||

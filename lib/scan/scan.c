@@ -931,8 +931,19 @@ static void compact(struct scan_ctx *c)
 {
 	uint64_t end = c->base + c->len;
 	uint64_t keep_from = end > c->db->max_back ? end - c->db->max_back : 0;
+	uint64_t settled = prefilter_stream_settled(c->ps);
 	const struct pending *p = c->pending.items;
 	size_t drop;
+
+	/* Hits the prefilter still holds back (the gram index reports those
+	 * ending after settled with the next piece) need the history before
+	 * their anchors, which start at settled + 1 - GRAMIDX_MAX_LEN or later. */
+	if (settled < end) {
+		uint64_t reach = c->db->max_back + GRAMIDX_MAX_LEN;
+		uint64_t from = settled + 1 > reach ? settled + 1 - reach : 0;
+		if (from < keep_from)
+			keep_from = from;
+	}
 
 	for (size_t i = 0; i < c->pending.n; i++) {
 		uint64_t need = p[i].end - c->db->lit_len[p[i].lit];

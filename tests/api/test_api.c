@@ -243,6 +243,90 @@ static void tiny_layers_are_not_matched(void **state)
 	vg_engine_unref(e);
 }
 
+/* A signature ending anywhere around the end of the engine's first 256 KiB
+ * read, in a file and in a buffer. The gram index holds hits whose anchor
+ * ends in the last bytes of a read back to the next one; the history those
+ * hits need must still be there then. One anchor of each matcher: 20 bytes
+ * and 32 of 40 (gram index), 8 bytes (Vectorscan). */
+static void matches_across_read_chunks(void **state)
+{
+	static const struct {
+		const char *name, *hex;
+		size_t len;
+	} sig[] = {
+		{"Test.Edge.Gram", "a1a2a3a4{5}b1b2b3b4b5b6b7b8b9babbbcbdbebfc0c1c2c3c4", 29},
+		{"Test.Edge.Long", "d1d2d3d4{5}e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff"
+				   "8182838485868788", 48},
+		{"Test.Edge.Short", "9192939495{5}0102030405060708", 18},
+	};
+	const size_t chunk = 256u * 1024, size = chunk + 256;
+	uint8_t *data = malloc(size), *plant;
+	char text[1024] = "", path[512];
+	struct vg_engine *e;
+	int fd, missed = 0;
+
+	(void)state;
+	assert_non_null(data);
+	for (size_t i = 0; i < sizeof(sig) / sizeof(sig[0]); i++) {
+		char line[256];
+		snprintf(line, sizeof(line), "%s:0:*:%s\n", sig[i].name, sig[i].hex);
+		strcat(text, line);
+	}
+	write_file("edge.ndb", text);
+	e = engine_from("edge.ndb");
+	snprintf(path, sizeof(path), "%s/edge.bin", dir);
+	for (size_t i = 0; i < sizeof(sig) / sizeof(sig[0]); i++) {
+		const char *h = sig[i].hex;
+		size_t n = 0, k = 0;
+		uint8_t bytes[64];
+		char want[128];
+
+		snprintf(want, sizeof(want), "%s.UNOFFICIAL", sig[i].name);
+		/* the signature's bytes, with 0x55 for the {5} gap */
+		while (h[k]) {
+			unsigned v;
+			if (h[k] == '{') {
+				for (int g = 0; g < 5; g++)
+					bytes[n++] = 0x55;
+				k += 3;
+				continue;
+			}
+			sscanf(h + k, "%2x", &v);
+			bytes[n++] = (uint8_t)v;
+			k += 2;
+		}
+		assert_int_equal(n, sig[i].len);
+		for (long d = -70; d < 40; d++) {
+			struct vg_scan_summary sum;
+			struct seen seen = {0};
+			memset(data, 0x55, size);
+			plant = data + chunk + d - (long)n;
+			memcpy(plant, bytes, n);
+			fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+			assert_true(fd >= 0);
+			assert_int_equal(write(fd, data, size), (ssize_t)size);
+			assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+			assert_int_equal(vg_scan_fd(e, fd, NULL, collect, &seen, &sum), VG_OK);
+			close(fd);
+			if (seen.n != 1 || strcmp(seen.names[0], want) != 0) {
+				print_message("%s ending at the first read's end %+ld: not found in a file\n",
+					      sig[i].name, d);
+				missed++;
+			}
+			memset(&seen, 0, sizeof(seen));
+			assert_int_equal(vg_scan_buffer(e, data, size, NULL, collect, &seen, &sum), VG_OK);
+			if (seen.n != 1 || strcmp(seen.names[0], want) != 0) {
+				print_message("%s ending at the first read's end %+ld: not found in a buffer\n",
+					      sig[i].name, d);
+				missed++;
+			}
+		}
+	}
+	assert_int_equal(missed, 0);
+	vg_engine_unref(e);
+	free(data);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -251,6 +335,7 @@ int main(void)
 		cmocka_unit_test(fd_pipe_and_stream),
 		cmocka_unit_test(allow_list_and_limits),
 		cmocka_unit_test(tiny_layers_are_not_matched),
+		cmocka_unit_test(matches_across_read_chunks),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -266,26 +266,42 @@ def prepare_unprivileged(ws):
     return 'clamav'
 
 
+def compare_once(clamd, vig, ops, unordered, term):
+    res = {}
+
+    def go(key, sock):
+        res[key] = run_case(sock, ops)
+
+    ta = threading.Thread(target=go, args=('clamd', clamd.sock))
+    tb = threading.Thread(target=go, args=('vigild', vig.sock))
+    ta.start()
+    tb.start()
+    ta.join()
+    tb.join()
+    a = (normalise(res['clamd'][0], unordered, term), res['clamd'][1])
+    b = (normalise(res['vigild'][0], unordered, term), res['vigild'][1])
+    return a, b
+
+
 def compare(clamd, vig, all_cases, verbose):
+    """A case that differs is run twice more: some depend on what one read
+    returns or on pauses (split commands, timeouts), and a loaded machine
+    can shift them. It fails when it differs all three times; a difference
+    that goes away is printed as UNSTEADY."""
     failures = 0
     for name, ops, unordered, term in all_cases:
-        res = {}
-
-        def go(key, sock):
-            res[key] = run_case(sock, ops)
-
-        ta = threading.Thread(target=go, args=('clamd', clamd.sock))
-        tb = threading.Thread(target=go, args=('vigild', vig.sock))
-        ta.start()
-        tb.start()
-        ta.join()
-        tb.join()
-        a = (normalise(res['clamd'][0], unordered, term), res['clamd'][1])
-        b = (normalise(res['vigild'][0], unordered, term), res['vigild'][1])
+        a, b = compare_once(clamd, vig, ops, unordered, term)
         if a != b:
-            failures += 1
-            print('DIFF %s\n  clamd : %r closed=%s\n  vigild: %r closed=%s' %
-                  (name, a[0][:600], a[1], b[0][:600], b[1]))
+            first = (a, b)
+            for _ in range(2):
+                a, b = compare_once(clamd, vig, ops, unordered, term)
+                if a == b:
+                    break
+            tag = 'DIFF' if a != b else 'UNSTEADY (same on a later try)'
+            if a != b:
+                failures += 1
+            print('%s %s\n  clamd : %r closed=%s\n  vigild: %r closed=%s' %
+                  (tag, name, first[0][0][:600], first[0][1], first[1][0][:600], first[1][1]))
         elif verbose:
             print('same %s: %r' % (name, a[0][:100]))
     if not clamd.alive() or not vig.alive():

@@ -225,7 +225,16 @@ static void shards_find_what_a_naive_search_finds(void **state)
 				memcpy(&li_at, (uint8_t *)aligned + goff + o + 12, 4);
 				if (li_at == 0)
 					continue;
-				li_at = next() % 3 == 0 ? li_at ^ (next() & 31u) : (uint32_t)next() << 5;
+				switch (next() % 3) {
+				case 0: /* another start in the literal */
+					li_at ^= next() & 31u;
+					break;
+				case 1: /* literal index 0 with a start: no literal at all */
+					li_at = 1u + next() % 31u;
+					break;
+				default: /* a literal index far out */
+					li_at = (uint32_t)next() << 5;
+				}
 				memcpy((uint8_t *)aligned + goff + o + 12, &li_at, 4);
 			}
 			for (uint64_t o = glits; o < gtotal; o += 1 + next() % 5)
@@ -233,6 +242,42 @@ static void shards_find_what_a_naive_search_finds(void **state)
 			assert_int_equal(prefilter_open(aligned, ser_len, NLITS, &back), VG_OK);
 			got = run(back);
 			free(got.v);
+			prefilter_free(back);
+			free(aligned);
+		}
+		/* a slot table with no empty slot and a filter that lets every
+		 * gram through: each lookup must still end */
+		{
+			uint32_t goff;
+			uint64_t gbitmap, gslots, glits;
+			memcpy(&goff, ser + 80, sizeof(goff));
+			memcpy(&gbitmap, ser + goff + 32, sizeof(gbitmap)); /* gram_head.off_bitmap */
+			memcpy(&gslots, ser + goff + 40, sizeof(gslots));
+			memcpy(&glits, ser + goff + 48, sizeof(glits));
+			assert_int_equal(posix_memalign(&aligned, 64, ser_len), 0);
+			memcpy(aligned, ser, ser_len);
+			memset((uint8_t *)aligned + goff + gbitmap, 0xff, gslots - gbitmap);
+			for (uint64_t o = gslots; o + 16 <= glits; o += 16) {
+				uint32_t li_at;
+				memcpy(&li_at, (uint8_t *)aligned + goff + o + 12, 4);
+				if (li_at == 0) {
+					li_at = 7u << 5; /* occupied, by a gram no data has */
+					memcpy((uint8_t *)aligned + goff + o + 12, &li_at, 4);
+					memset((uint8_t *)aligned + goff + o, 0xee, 8);
+				}
+			}
+			assert_int_equal(prefilter_open(aligned, ser_len, NLITS, &back), VG_OK);
+			/* a few hundred bytes: every lookup walks the whole table */
+			{
+				struct prefilter_stream *ps = NULL;
+				struct hits h = {0};
+				assert_int_equal(prefilter_stream_new(back, &ps), VG_OK);
+				assert_int_equal(prefilter_stream_begin(ps), VG_OK);
+				assert_int_equal(prefilter_stream_scan(ps, data, 300, collect, &h), VG_OK);
+				assert_int_equal(prefilter_stream_end(ps, collect, &h), VG_OK);
+				prefilter_stream_free(ps);
+				free(h.v);
+			}
 			prefilter_free(back);
 			free(aligned);
 		}

@@ -835,6 +835,7 @@ struct lane_req {
 	int fd;
 	int sent;   /* to the lane's current worker */
 	int resend; /* a lost worker had it: it may have read part of it */
+	int unsendable; /* and it cannot be rewound */
 	off_t off0; /* where the file was when submitted */
 	struct vw_request q;
 	vg_match_fn *on_match;
@@ -879,8 +880,10 @@ static void lane_send(struct vw_lane *l)
 		if (l->w == NULL || l->w->files + l->sent_on_w >= p->cfg.files_per_worker)
 			return; /* a worker (or a fresh one) when this is collected */
 		/* the engine reads from the descriptor's position on */
-		if (r->resend && lseek(r->fd, r->off0, SEEK_SET) != r->off0)
-			return; /* not seekable: the collect reports it */
+		if (r->resend && (r->off0 < 0 || lseek(r->fd, r->off0, SEEK_SET) != r->off0)) {
+			r->unsendable = 1; /* the collect reports it */
+			return;
+		}
 		if (send_request(l->w, &r->q, r->fd) != 0)
 			return; /* tried again when this is collected */
 		r->sent = 1;
@@ -953,6 +956,13 @@ void *vw_lane_collect(struct vw_lane *l, enum vg_status *status, struct vg_scan_
 		lane_send(l);
 		if (r->sent)
 			break;
+		if (r->unsendable) {
+			snprintf(failure, failure_len,
+				 "Scan worker failed with this file queued, and the file cannot be "
+				 "read again from its start");
+			*status = VG_EIO;
+			goto pop;
+		}
 		retire(l->w);
 		lane_lost_worker(l);
 		if (attempt == 1) {

@@ -157,12 +157,14 @@ static void report_ready(struct pipeline *p, int wait)
 			p->main_waiting = 0;
 			continue;
 		}
+		/* out of the ring before the lock is let go: a worker looking
+		 * for pending records must not read it once freed */
+		p->ring[p->head % p->cap] = NULL;
+		p->head++;
 		pthread_mutex_unlock(&p->mu);
 		scan_report_record(p->state, r);
 		record_free(r);
 		pthread_mutex_lock(&p->mu);
-		p->ring[p->head % p->cap] = NULL;
-		p->head++;
 	}
 }
 
