@@ -98,34 +98,22 @@ bool gramidx_accepts(const struct literal *l, unsigned step)
 	return !l->nocase && l->len >= GRAM + step - 1 && l->len <= GRAMIDX_MAX_LEN;
 }
 
-/* ---- choosing each literal's gram: count every window of every literal */
+/* ---- choosing each literal's gram: count every window of every literal,
+ * approximately: counters indexed by a hash of the window, no keys (two
+ * windows sharing a counter only make both look a little more common, and
+ * the table stays small enough for the caches: a keyed table made this the
+ * slowest step of a cold compile, 0.9 s for 225,000 literals). */
 
-struct gram_count {
-	uint64_t *keys;
-	uint32_t *counts; /* 0: empty slot */
-	uint64_t mask;
-};
-
-static uint64_t slot_of(uint64_t key, uint64_t mask)
+static size_t count_index(uint64_t key, unsigned bits)
 {
-	return (key * MUL_BUCKET) >> 20 & mask;
-}
-
-static uint32_t *count_slot(struct gram_count *gc, uint64_t key)
-{
-	uint64_t i = slot_of(key, gc->mask);
-
-	while (gc->counts[i] && gc->keys[i] != key)
-		i = (i + 1) & gc->mask;
-	gc->keys[i] = key;
-	return &gc->counts[i];
+	return (size_t)((key * MUL_BUCKET) >> (64 - bits));
 }
 
 /* A window of filler (one byte repeated, zeros) is common in any file
  * whatever the literal set says: scored as if shared by many literals. */
-static uint64_t window_cost(struct gram_count *gc, const uint8_t *w)
+static uint64_t window_cost(const uint16_t *counts, unsigned bits, const uint8_t *w)
 {
-	uint64_t cost = *count_slot(gc, load64(w));
+	uint64_t cost = counts[count_index(load64(w), bits)];
 	unsigned distinct = 0, zeros = 0;
 	uint8_t seen[GRAM];
 
@@ -143,46 +131,43 @@ static uint64_t window_cost(struct gram_count *gc, const uint8_t *w)
 static vg_status choose_grams(const struct literal *lits, const unsigned *sel, size_t n,
 			      unsigned step, uint32_t *at)
 {
-	struct gram_count gc;
 	uint64_t windows = 0;
-	uint32_t bits;
+	uint16_t *counts;
+	unsigned bits;
 
 	for (size_t i = 0; i < n; i++)
 		windows += lits[sel[i]].len - GRAM + 1;
 	bits = ceil_log2(windows * 2 + 16);
-	gc.mask = (1ull << bits) - 1;
-	gc.keys = vg_calloc((size_t)1 << bits, sizeof(uint64_t));
-	gc.counts = vg_calloc((size_t)1 << bits, sizeof(uint32_t));
-	if (!gc.keys || !gc.counts) {
-		vg_free(gc.keys);
-		vg_free(gc.counts);
+	counts = vg_calloc((size_t)1 << bits, sizeof(uint16_t));
+	if (!counts)
 		return VG_ENOMEM;
-	}
 	for (size_t i = 0; i < n; i++) {
 		const struct literal *l = &lits[sel[i]];
 		for (uint32_t k = 0; k + GRAM <= l->len; k++) {
-			uint32_t *c = count_slot(&gc, load64(l->bytes + k));
-			if (*c < UINT32_MAX)
+			uint16_t *c = &counts[count_index(load64(l->bytes + k), bits)];
+			if (*c < UINT16_MAX)
 				(*c)++;
 		}
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct literal *l = &lits[sel[i]];
-		uint64_t best = UINT64_MAX;
+		uint64_t cost[GRAMIDX_MAX_LEN - GRAM + 1], best = UINT64_MAX;
+
+		for (uint32_t k = 0; k + GRAM <= l->len; k++)
+			cost[k] = window_cost(counts, bits, l->bytes + k);
 		/* step consecutive windows, one of which an occurrence puts at an
 		 * examined offset; ties go to the last: hits are confirmed soonest */
 		for (uint32_t k = 0; k + GRAM + step - 1 <= l->len; k++) {
 			uint64_t c = 0;
 			for (uint32_t j = 0; j < step; j++)
-				c += window_cost(&gc, l->bytes + k + j);
+				c += cost[k + j];
 			if (c <= best) {
 				best = c;
 				at[i] = k;
 			}
 		}
 	}
-	vg_free(gc.keys);
-	vg_free(gc.counts);
+	vg_free(counts);
 	return VG_OK;
 }
 
@@ -374,9 +359,7 @@ static int scan_ends(const struct gramidx *g, const uint8_t *buf, size_t lo, siz
 				continue; /* would start before the data */
 			start = e - GRAM - at;
 			/* the check bytes lie within the literal, so within buf */
-			c = 0;
-			for (uint32_t b = 1; b <= 4 && b <= at; b++)
-				c |= (uint32_t)buf[e - GRAM - b] << (8 * (4 - b));
+			c = check_of(buf + start, at);
 			if (c != sl->check || li - 1u >= g->nlits) /* li 0: a damaged slot */
 				continue;
 			gl = &g->lits[li - 1];
