@@ -83,6 +83,7 @@ struct vd_conn {
 struct vd_listener {
 	int fd;
 	int is_unix;
+	int bound_only;            /* bound; listen() comes in vd_server_accept_start */
 	char desc[160];
 };
 
@@ -123,7 +124,11 @@ void vd_conn_flush(struct vd_conn *c);
 
 /* server.c */
 void vd_server_wake(struct vd_daemon *d);
+/* Create and bind the sockets (errors name the socket); nobody can
+ * connect yet. */
 int vd_server_listen(struct vd_daemon *d);
+/* listen() on what vd_server_listen bound: from here clients connect. */
+int vd_server_accept_start(struct vd_daemon *d);
 int vd_server_run(struct vd_daemon *d);
 void vd_server_cleanup(struct vd_daemon *d);
 

@@ -317,6 +317,9 @@ int main(int argc, char **argv)
 			goto out;
 		pid_written = 1;
 	}
+	/* Connections are accepted once the PID file names this process. */
+	if (vd_server_accept_start(&d) != 0)
+		goto out;
 	if (vd_action_start(&s) != 0)
 		goto out;
 	if (drop_privileges(s.user) != 0)

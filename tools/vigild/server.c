@@ -55,7 +55,8 @@ void vd_server_wake(struct vd_daemon *d)
 /* ---------------------------------------------------------------------- */
 /* Listening sockets                                                       */
 
-static int add_listener(struct vd_daemon *d, int fd, int is_unix, const char *desc)
+static int add_listener(struct vd_daemon *d, int fd, int is_unix, int bound_only,
+			const char *desc)
 {
 	if (d->nlisteners == VD_MAX_LISTENERS) {
 		vd_log(VD_LOG_ERROR, "Too many listening sockets (at most %d)", VD_MAX_LISTENERS);
@@ -64,6 +65,7 @@ static int add_listener(struct vd_daemon *d, int fd, int is_unix, const char *de
 	}
 	d->listeners[d->nlisteners].fd = fd;
 	d->listeners[d->nlisteners].is_unix = is_unix;
+	d->listeners[d->nlisteners].bound_only = bound_only;
 	snprintf(d->listeners[d->nlisteners].desc, sizeof(d->listeners[0].desc), "%s", desc);
 	d->nlisteners++;
 	return 0;
@@ -93,7 +95,7 @@ static int systemd_sockets(struct vd_daemon *d)
 		if (flags >= 0)
 			(void)fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 		(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
-		if (add_listener(d, fd, ss.ss_family == AF_UNIX, "systemd socket") != 0)
+		if (add_listener(d, fd, ss.ss_family == AF_UNIX, 0, "systemd socket") != 0)
 			return -1;
 		vd_log(VD_LOG_INFO, "Listening on a socket passed by systemd (fd %d).", fd);
 	}
@@ -200,14 +202,9 @@ static int listen_unix(struct vd_daemon *d, const struct vd_settings *s)
 		if (pw != NULL && chown(s->local_socket, pw->pw_uid, (gid_t)-1) != 0)
 			vd_log(VD_LOG_WARNING, "Can't give %s to %s", s->local_socket, s->user);
 	}
-	if (listen(fd, (int)s->backlog) != 0) {
-		vd_log(VD_LOG_ERROR, "Can't listen on %s: %s", s->local_socket, strerror(errno));
-		close(fd);
-		return -1;
-	}
 	vd_log(VD_LOG_INFO, "LOCAL: Unix socket file %s", s->local_socket);
 	vd_log(VD_LOG_INFO, "LOCAL: Setting connection queue length to %u", s->backlog);
-	return add_listener(d, fd, 1, s->local_socket);
+	return add_listener(d, fd, 1, 1, s->local_socket);
 }
 
 static int listen_tcp_addr(struct vd_daemon *d, const struct vd_settings *s, const char *addr)
@@ -240,18 +237,33 @@ static int listen_tcp_addr(struct vd_daemon *d, const struct vd_settings *s, con
 				NI_NUMERICHOST) != 0)
 			snprintf(host, sizeof(host), "?");
 		snprintf(desc, sizeof(desc), "[%s]:%u", host, s->tcp_port);
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, (int)s->backlog) != 0) {
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
 			vd_log(VD_LOG_ERROR, "TCP: Can't bind to %s: %s", desc, strerror(errno));
 			close(fd);
 			continue;
 		}
-		if (add_listener(d, fd, 0, desc) != 0)
+		if (add_listener(d, fd, 0, 1, desc) != 0)
 			break;
 		vd_log(VD_LOG_INFO, "TCP: Bound to %s", desc);
 		bound++;
 	}
 	freeaddrinfo(res);
 	return bound > 0 ? 0 : -1;
+}
+
+int vd_server_accept_start(struct vd_daemon *d)
+{
+	for (size_t i = 0; i < d->nlisteners; i++) {
+		struct vd_listener *l = &d->listeners[i];
+		if (!l->bound_only)
+			continue;
+		if (listen(l->fd, (int)d->s->backlog) != 0) {
+			vd_log(VD_LOG_ERROR, "Can't listen on %s: %s", l->desc, strerror(errno));
+			return -1;
+		}
+		l->bound_only = 0;
+	}
+	return 0;
 }
 
 int vd_server_listen(struct vd_daemon *d)
