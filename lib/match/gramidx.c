@@ -1,16 +1,19 @@
-/* The gram index: the prefilter's matcher for plain literals of 8 to 32
- * bytes, which is nearly every anchor of a ClamAV-style database.
+/* The gram index: the prefilter's matcher for plain literals of 9 to 32
+ * bytes (and a few of 8), which is nearly every anchor of a ClamAV-style
+ * database.
  *
- * Each literal is keyed by one 8-byte window of itself, its gram: the
- * window fewest literals of the set share (a window common among
- * signatures drawn from real code is common in real files too). At every
- * examined position of the data the 8 bytes ending there are hashed into
- * a Bloom filter with about 32 bits per gram; when it answers yes, an
+ * Each literal is keyed by two consecutive 8-byte windows of itself, its
+ * grams, so that one of them ends on every other offset, the only ones
+ * examined: the pair fewest literals of the set share (a window common
+ * among signatures drawn from real code is common in real files too). At
+ * every examined offset the 8 bytes ending there are hashed into a Bloom
+ * filter with about 32 bits per gram; when it answers yes, an
  * open-addressing table holds the grams (with up to 4 bytes of the literal
  * just before the gram, checked first), and a literal whose gram and check
- * bytes agree is confirmed by comparing all its bytes. Building it is a count and a sort (well under a second for 200,000
- * literals, where Vectorscan's compiler takes seconds), and it scans faster
- * than Vectorscan's literal matcher on sets this large (BENCHMARKS.md §3).
+ * bytes agree is confirmed by comparing all its bytes. Building it is a
+ * count and a sort (0.35 s for 225,000 literals, where Vectorscan's
+ * compiler takes seconds); the filter is probed eight offsets at a time
+ * with AVX-512 where the CPU has it (BENCHMARKS.md §3).
  *
  * Streaming: a literal may extend up to 24 bytes past its gram, so the last
  * 24 gram positions of each chunk are examined with the next chunk (or at
@@ -21,6 +24,7 @@
  *   struct gram_head, then the bitmap (u64 words), the slots (struct
  *   gram_slot, a power of two of them, at most half full, linear probing),
  *   the literals (struct gram_lit) and their bytes. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,7 +33,7 @@
 #define GRAM 8u
 #define AFTER (GRAMIDX_MAX_LEN - GRAM)  /* bytes a literal may have after its gram */
 #define BEFORE (GRAMIDX_MAX_LEN - GRAM) /* and before it */
-#define GRAM_MAGIC 0x35726776u          /* "vgr5" */
+#define GRAM_MAGIC 0x36726776u          /* "vgr6" */
 #define MUL_BIT 0x9e3779b97f4a7c15ull
 #define MUL_BUCKET 0xc2b2ae3d27d4eb4full
 
@@ -75,17 +79,38 @@ static uint32_t ceil_log2(uint64_t v)
 	return b;
 }
 
-/* The bitmap is a blocked Bloom filter: a gram sets GRAM_K bits of one
- * 64-bit word, so a position costs one memory access, and a word that has
- * all of them set by chance is rarer than one bit would be. */
-#define GRAM_K 3u
+/* The bitmap is a blocked Bloom filter: a gram sets one bit in each byte
+ * of one 64-bit word, so a position costs one memory access. With about
+ * two grams per word, eight bits, one per byte, answer yes by chance about
+ * five times less often than three bits anywhere in the word (the earlier
+ * layout), and the vector scan builds the mask in two instructions. The
+ * word comes from the top bits of key * MUL_BIT, the bits from bits 40..63
+ * of key * MUL_MASK: three bits per byte, byte j from bits 40 + 3j. */
+#define MUL_MASK 0xd6e8feb86659fd93ull
+#define MASK_SHIFT 40u
 
-static inline uint64_t gram_mask(uint64_t h, unsigned word_bits)
+static uint32_t mask_lut[4096]; /* 12 bits: the bits of four bytes */
+static pthread_once_t mask_once = PTHREAD_ONCE_INIT;
+
+static void mask_lut_init(void)
 {
-	uint64_t m = 0;
-	for (unsigned i = 0; i < GRAM_K; i++)
-		m |= 1ull << ((h >> (64 - word_bits - 6 * (i + 1))) & 63);
-	return m;
+	for (uint32_t v = 0; v < 4096; v++) {
+		uint32_t m = 0;
+		for (unsigned j = 0; j < 4; j++)
+			m |= 1u << (8 * j + ((v >> (3 * j)) & 7u));
+		mask_lut[v] = m;
+	}
+}
+
+static inline uint64_t gram_mask(uint64_t key)
+{
+	uint64_t v = (key * MUL_MASK) >> MASK_SHIFT;
+	return mask_lut[v & 0xfff] | (uint64_t)mask_lut[v >> 12] << 32;
+}
+
+static inline size_t gram_word(uint64_t key, unsigned word_bits)
+{
+	return (size_t)((key * MUL_BIT) >> (64 - word_bits));
 }
 
 static size_t align64(size_t v)
@@ -96,6 +121,25 @@ static size_t align64(size_t v)
 bool gramidx_accepts(const struct literal *l, unsigned step)
 {
 	return !l->nocase && l->len >= GRAM + step - 1 && l->len <= GRAMIDX_MAX_LEN;
+}
+
+bool gramidx_accepts_short(const struct literal *l, unsigned step)
+{
+	return !l->nocase && step >= 2 && l->len == GRAM + step - 2;
+}
+
+/* A short literal (GRAM + step - 2 bytes) has step - 1 windows, one short
+ * of an examined offset for every place it may lie. The missing one is the
+ * window starting a byte before it: the index holds the literal preceded
+ * by each of the 256 byte values, as literals of their own with the same
+ * id and end, keyed by their first window only. An occurrence is reported
+ * once: through the literal's own windows when one of them ends on an
+ * examined offset, otherwise through the variant whose first window does. */
+#define SHORT_VARIANTS 256u
+
+static bool is_short(const struct literal *l, unsigned step)
+{
+	return l->len < GRAM + step - 1;
 }
 
 /* ---- choosing each literal's gram: count every window of every literal,
@@ -184,6 +228,21 @@ static uint32_t check_of(const uint8_t *b, uint32_t at)
 	return v;
 }
 
+/* Gram `a` of the literal bytes b, entry li of the literals. */
+static void put_gram(const struct gram_head *h, uint64_t *bitmap, struct gram_slot *slots,
+		     uint64_t smask, const uint8_t *b, uint32_t a, size_t li)
+{
+	uint64_t key = load64(b + a);
+	uint64_t k = (key * MUL_BUCKET) >> (64 - h->slots_log2);
+
+	while (slots[k].li_at != 0)
+		k = (k + 1) & smask;
+	slots[k].key = key;
+	slots[k].check = check_of(b, a);
+	slots[k].li_at = (uint32_t)(li + 1) << 5 | a;
+	bitmap[gram_word(key, h->bits_log2 - 6)] |= gram_mask(key);
+}
+
 vg_status gramidx_build(const struct literal *lits, const unsigned *sel, size_t n, unsigned step,
 			uint8_t **out, size_t *out_len)
 {
@@ -195,12 +254,27 @@ vg_status gramidx_build(const struct literal *lits, const unsigned *sel, size_t 
 	struct gram_lit *glits;
 	uint8_t *bytes;
 	uint64_t nbytes = 0, smask;
-	size_t ns, ne = n * step;
+	size_t ns, ne = 0, nl = n, li, nshort = 0;
 	void *mem;
 	vg_status rc;
 
 	if (n >= (1u << 26) || step < 1 || step > GRAMIDX_MAX_STEP)
 		return VG_ELIMIT;
+	for (size_t i = 0; i < n; i++) {
+		const struct literal *l = &lits[sel[i]];
+		if (!gramidx_accepts(l, step) && !gramidx_accepts_short(l, step))
+			return VG_EINVAL;
+		if (is_short(l, step)) {
+			if (++nshort > GRAMIDX_MAX_SHORT)
+				return VG_ELIMIT;
+			ne += step - 1 + SHORT_VARIANTS;
+			nl += SHORT_VARIANTS;
+			nbytes += (uint64_t)SHORT_VARIANTS * (l->len + 1u);
+		} else {
+			ne += step;
+		}
+		nbytes += l->len;
+	}
 	memset(&h, 0, sizeof(h));
 	h.magic = GRAM_MAGIC;
 	h.nents = (uint32_t)ne;
@@ -211,9 +285,7 @@ vg_status gramidx_build(const struct literal *lits, const unsigned *sel, size_t 
 	h.slots_log2 = ceil_log2(ne * 2);
 	if (h.slots_log2 < 4)
 		h.slots_log2 = 4;
-	h.nlits = (uint32_t)n;
-	for (size_t i = 0; i < n; i++)
-		nbytes += lits[sel[i]].len;
+	h.nlits = (uint32_t)nl;
 	if (nbytes >= UINT32_MAX)
 		return VG_ELIMIT;
 	h.nbytes = nbytes;
@@ -222,9 +294,10 @@ vg_status gramidx_build(const struct literal *lits, const unsigned *sel, size_t 
 	h.off_bitmap = align64(sizeof(h));
 	h.off_slots = align64(h.off_bitmap + ((size_t)1 << h.bits_log2) / 8u);
 	h.off_lits = align64(h.off_slots + ns * sizeof(struct gram_slot));
-	h.off_bytes = align64(h.off_lits + n * sizeof(struct gram_lit));
+	h.off_bytes = align64(h.off_lits + nl * sizeof(struct gram_lit));
 	h.total = align64(h.off_bytes + nbytes + 1);
 
+	pthread_once(&mask_once, mask_lut_init);
 	at = vg_calloc(n ? n : 1, sizeof(*at));
 	if (!at) {
 		rc = VG_ENOMEM;
@@ -245,27 +318,32 @@ vg_status gramidx_build(const struct literal *lits, const unsigned *sel, size_t 
 	glits = (struct gram_lit *)(void *)(blob + h.off_lits);
 	bytes = blob + h.off_bytes;
 	nbytes = 0;
+	li = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct literal *l = &lits[sel[i]];
-		glits[i].lit = sel[i];
-		glits[i].boff = (uint32_t)nbytes;
-		glits[i].len = l->len;
+		uint32_t nw = is_short(l, step) ? step - 1 : step;
+
+		glits[li].lit = sel[i];
+		glits[li].boff = (uint32_t)nbytes;
+		glits[li].len = l->len;
 		memcpy(bytes + nbytes, l->bytes, l->len);
 		nbytes += l->len;
 		/* A literal's equal windows (a periodic literal) go in last
 		 * window first: at one offset, the occurrence that starts first
 		 * is reported first (linear probing keeps insertion order). */
-		for (uint32_t j = step; j-- > 0;) {
-			uint32_t a = at[i] + j;
-			uint64_t key = load64(l->bytes + a);
-			uint64_t hv = key * MUL_BIT;
-			uint64_t k = (key * MUL_BUCKET) >> (64 - h.slots_log2);
-			while (slots[k].li_at != 0)
-				k = (k + 1) & smask;
-			slots[k].key = key;
-			slots[k].check = check_of(l->bytes, a);
-			slots[k].li_at = (uint32_t)(i + 1) << 5 | a;
-			bitmap[hv >> (64 - (h.bits_log2 - 6))] |= gram_mask(hv, h.bits_log2 - 6);
+		for (uint32_t j = nw; j-- > 0;)
+			put_gram(&h, bitmap, slots, smask, l->bytes, at[i] + j, li);
+		li++;
+		if (nw == step)
+			continue;
+		for (uint32_t x = 0; x < SHORT_VARIANTS; x++, li++) {
+			glits[li].lit = sel[i];
+			glits[li].boff = (uint32_t)nbytes;
+			glits[li].len = l->len + 1;
+			bytes[nbytes] = (uint8_t)x;
+			memcpy(bytes + nbytes + 1, l->bytes, l->len);
+			put_gram(&h, bitmap, slots, smask, bytes + nbytes, 0, li);
+			nbytes += l->len + 1;
 		}
 	}
 	*out = blob;
@@ -281,6 +359,7 @@ vg_status gramidx_open(const uint8_t *blob, size_t len, size_t nlits, struct gra
 	struct gram_head h;
 
 	memset(g, 0, sizeof(*g));
+	pthread_once(&mask_once, mask_lut_init);
 	if (len < sizeof(h) || (uintptr_t)blob % 64)
 		return VG_EFORMAT;
 	memcpy(&h, blob, sizeof(h));
@@ -313,67 +392,194 @@ vg_status gramidx_open(const uint8_t *blob, size_t len, size_t nlits, struct gra
 
 /* ---- scanning ---- */
 
-/* Gram ends e in [from, to) of buf. Every literal whose gram ends there
- * lies within [lo, hi) of buf if it lies within the data at all: lo is 0
- * or at most from - 1 - BEFORE - GRAM + 1, hi the end of the data seen so
- * far or at least to - 1 + AFTER. base is the stream offset of buf[0]. */
+static int simd_forced = -1;
+
+
+void gramidx_simd_force(int level)
+{
+	simd_forced = level;
+}
+
+static unsigned simd_detected;
+static pthread_once_t simd_once = PTHREAD_ONCE_INIT;
+
+/* VIGIL_NO_SIMD set (to anything): the portable loop, to compare. */
+static void simd_detect(void)
+{
+	simd_detected = GRAMIDX_SIMD_NONE;
+#if GRAMIDX_SIMD
+	__builtin_cpu_init();
+	if (getenv("VIGIL_NO_SIMD") == NULL && __builtin_cpu_supports("avx512f") &&
+	    __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw") &&
+	    __builtin_cpu_supports("avx512vbmi"))
+		simd_detected = GRAMIDX_SIMD_AVX512;
+#endif
+}
+
+unsigned gramidx_simd_level(void)
+{
+	pthread_once(&simd_once, simd_detect);
+	if (simd_forced >= 0 && (unsigned)simd_forced < simd_detected)
+		return (unsigned)simd_forced;
+	return simd_detected;
+}
+
 /* The bitmap word of the gram GRAM_AHEAD examined offsets ahead is
  * prefetched: the bitmap (2 MB for 225,000 literals) misses the caches at
  * almost every probe, and waiting for each miss in turn made the loop
  * memory-latency bound (8 ahead: 12% faster on the large binaries, 16: 14%,
  * 32: 11%). */
 #define GRAM_AHEAD 16
-static int scan_ends(const struct gramidx *g, const uint8_t *buf, size_t lo, size_t hi,
-		     size_t from, size_t to, uint64_t base, prefilter_hit_fn *cb, void *ctx)
+
+/* The filter said yes at gram end e: the literals whose gram this is. */
+static int lookup_end(const struct gramidx *g, const uint8_t *buf, size_t lo, size_t hi, size_t e,
+		      uint64_t base, prefilter_hit_fn *cb, void *ctx)
+{
+	uint64_t key = load64(buf + e - GRAM);
+	/* at most every slot once: a damaged table may have no empty one */
+	size_t k = (key * MUL_BUCKET) >> g->slot_shift;
+
+	for (size_t probes = 0; probes <= g->slot_mask && g->slots[k].li_at != 0;
+	     probes++, k = (k + 1) & g->slot_mask) {
+		const struct gram_slot *sl = &g->slots[k];
+		uint32_t at = sl->li_at & 31u, li = sl->li_at >> 5, c;
+		const struct gram_lit *gl;
+		size_t start;
+
+		if (sl->key != key)
+			continue;
+		if (e - GRAM - lo < at)
+			continue; /* would start before the data */
+		start = e - GRAM - at;
+		/* the check bytes lie within the literal, so within buf */
+		c = check_of(buf + start, at);
+		if (c != sl->check || li - 1u >= g->nlits) /* li 0: a damaged slot */
+			continue;
+		gl = &g->lits[li - 1];
+		if (gl->len < GRAM || gl->len > GRAMIDX_MAX_LEN || at > gl->len - GRAM ||
+		    gl->boff + (uint64_t)gl->len > g->nbytes || gl->lit >= g->nall)
+			continue; /* a damaged index: never read out of bounds */
+		if (hi - start < gl->len)
+			continue; /* would end after the data */
+		if (memcmp(g->bytes + gl->boff, buf + start, gl->len) == 0 &&
+		    cb(ctx, gl->lit, base + start + gl->len))
+			return 1;
+	}
+	return 0;
+}
+
+/* Gram ends e in [from, to), one every step bytes (from is already on the
+ * stream's step grid), one at a time. */
+static int scan_ends_scalar(const struct gramidx *g, const uint8_t *buf, size_t lo, size_t hi,
+			    size_t from, size_t to, uint64_t base, prefilter_hit_fn *cb, void *ctx)
 {
 	const uint64_t *bitmap = g->bitmap;
 	const unsigned wb = g->word_bits, step = g->step;
 	const size_t ahead = (size_t)GRAM_AHEAD * step;
+
+	for (size_t e = from; e < to; e += step) {
+		uint64_t key = load64(buf + e - GRAM), m = gram_mask(key);
+
+		if (e + ahead < to)
+			__builtin_prefetch(&bitmap[gram_word(load64(buf + e + ahead - GRAM), wb)]);
+		if (__builtin_expect((bitmap[gram_word(key, wb)] & m) != m, 1))
+			continue;
+		if (lookup_end(g, buf, lo, hi, e, base, cb, ctx))
+			return 1;
+	}
+	return 0;
+}
+
+#if GRAMIDX_SIMD
+#include <immintrin.h>
+
+/* Step 2, eight gram ends at a time with AVX-512 (F, DQ, VBMI): the eight
+ * windows permuted out of 32 loaded bytes, hashed with 64-bit multiplies,
+ * their bitmap words gathered, their masks made by a multishift and a byte
+ * permute, and all eight tested at once. Same words and bits as the scalar
+ * loop. Ends that pass are queued with their slot prefetched and looked up
+ * PEND_DIST bytes later, in order: the slot table is far larger than the
+ * caches, and waiting for each miss in turn cost a tenth of the scan. */
+#define PEND_MAX 32
+#define PEND_DIST 512
+__attribute__((target("avx512f,avx512dq,avx512bw,avx512vbmi"))) static int
+scan_ends_avx512(const struct gramidx *g, const uint8_t *buf, size_t lo, size_t hi, size_t from,
+		 size_t to, uint64_t base, prefilter_hit_fn *cb, void *ctx)
+{
+	const unsigned wb = g->word_bits;
+	const __m512i mul_w = _mm512_set1_epi64((long long)MUL_BIT);
+	const __m512i mul_m = _mm512_set1_epi64((long long)MUL_MASK);
+	/* qword i, byte j: buffer byte 2i + j */
+	const __m512i win = _mm512_set_epi8(21, 20, 19, 18, 17, 16, 15, 14, 19, 18, 17, 16, 15, 14,
+					    13, 12, 17, 16, 15, 14, 13, 12, 11, 10, 15, 14, 13, 12,
+					    11, 10, 9, 8, 13, 12, 11, 10, 9, 8, 7, 6, 11, 10, 9, 8,
+					    7, 6, 5, 4, 9, 8, 7, 6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2, 1, 0);
+	/* byte j of each qword: 8 bits from bit MASK_SHIFT + 3j on */
+	const __m512i fields = _mm512_set1_epi64(0x3d3a3734312e2b28ll);
+	/* byte value v: the bit v & 7 */
+	const __m512i bit = _mm512_set1_epi64(0x8040201008040201ll);
+	const __m128i c_word = _mm_cvtsi32_si128((int)(64 - wb));
+	size_t e = from, pend[PEND_MAX], qh = 0, qn = 0;
+
+	/* a block reads buf[e - 8, e + 24) and examines e, e + 2, ..., e + 14 */
+	for (; e + 14 < to && e + 24 <= hi; e += 16) {
+		__m512i q = _mm512_zextsi256_si512(_mm256_loadu_si256((const void *)(buf + e - GRAM)));
+		__m512i w = _mm512_permutexvar_epi8(win, q);
+		__m512i widx = _mm512_srl_epi64(_mm512_mullo_epi64(w, mul_w), c_word);
+		__m512i words = _mm512_i64gather_epi64(widx, g->bitmap, 8);
+		__m512i m = _mm512_permutexvar_epi8(
+			_mm512_multishift_epi64_epi8(fields, _mm512_mullo_epi64(w, mul_m)), bit);
+		__mmask8 pass = _mm512_testn_epi64_mask(_mm512_andnot_si512(words, m),
+							 _mm512_andnot_si512(words, m));
+		if (__builtin_expect(pass != 0, 0)) {
+			uint64_t keys[8];
+			_mm512_storeu_si512(keys, w);
+			do {
+				unsigned i = (unsigned)__builtin_ctz(pass);
+				pass &= (__mmask8)(pass - 1);
+				if (qn == PEND_MAX) {
+					if (lookup_end(g, buf, lo, hi, pend[qh], base, cb, ctx))
+						return 1;
+					qh = (qh + 1) % PEND_MAX;
+					qn--;
+				}
+				__builtin_prefetch(&g->slots[(keys[i] * MUL_BUCKET) >> g->slot_shift]);
+				pend[(qh + qn++) % PEND_MAX] = e + 2 * i;
+			} while (pass);
+		}
+		while (qn && pend[qh] + PEND_DIST <= e) {
+			if (lookup_end(g, buf, lo, hi, pend[qh], base, cb, ctx))
+				return 1;
+			qh = (qh + 1) % PEND_MAX;
+			qn--;
+		}
+	}
+	for (; qn; qn--, qh = (qh + 1) % PEND_MAX)
+		if (lookup_end(g, buf, lo, hi, pend[qh], base, cb, ctx))
+			return 1;
+	return scan_ends_scalar(g, buf, lo, hi, e, to, base, cb, ctx);
+}
+#endif
+
+/* Gram ends e in [from, to) of buf. Every literal whose gram ends there
+ * lies within [lo, hi) of buf if it lies within the data at all: lo is 0
+ * or at most from - 1 - BEFORE - GRAM + 1, hi the end of the data seen so
+ * far or at least to - 1 + AFTER. base is the stream offset of buf[0]. */
+static int scan_ends(const struct gramidx *g, const uint8_t *buf, size_t lo, size_t hi,
+		     size_t from, size_t to, uint64_t base, prefilter_hit_fn *cb, void *ctx)
+{
+	const unsigned step = g->step;
 
 	if (from < lo + GRAM)
 		from = lo + GRAM;
 	/* only gram ends at stream offsets that are multiples of step */
 	if (step > 1 && (base + from) % step)
 		from += step - (size_t)((base + from) % step);
-	for (size_t e = from; e < to; e += step) {
-		uint64_t hv = load64(buf + e - GRAM) * MUL_BIT, m = gram_mask(hv, wb), key;
-		size_t k;
-
-		if (e + ahead < to)
-			__builtin_prefetch(&bitmap[(load64(buf + e + ahead - GRAM) * MUL_BIT) >> (64 - wb)]);
-		if (__builtin_expect((bitmap[hv >> (64 - wb)] & m) != m, 1))
-			continue;
-		key = load64(buf + e - GRAM);
-		/* at most every slot once: a damaged table may have no empty one */
-		k = (key * MUL_BUCKET) >> g->slot_shift;
-		for (size_t probes = 0; probes <= g->slot_mask && g->slots[k].li_at != 0;
-		     probes++, k = (k + 1) & g->slot_mask) {
-			const struct gram_slot *sl = &g->slots[k];
-			uint32_t at = sl->li_at & 31u, li = sl->li_at >> 5, c;
-			const struct gram_lit *gl;
-			size_t start;
-
-			if (sl->key != key)
-				continue;
-			if (e - GRAM - lo < at)
-				continue; /* would start before the data */
-			start = e - GRAM - at;
-			/* the check bytes lie within the literal, so within buf */
-			c = check_of(buf + start, at);
-			if (c != sl->check || li - 1u >= g->nlits) /* li 0: a damaged slot */
-				continue;
-			gl = &g->lits[li - 1];
-			if (gl->len < GRAM || gl->len > GRAMIDX_MAX_LEN || at > gl->len - GRAM ||
-			    gl->boff + (uint64_t)gl->len > g->nbytes || gl->lit >= g->nall)
-				continue; /* a damaged index: never read out of bounds */
-			if (hi - start < gl->len)
-				continue; /* would end after the data */
-			if (memcmp(g->bytes + gl->boff, buf + start, gl->len) == 0 &&
-			    cb(ctx, gl->lit, base + start + gl->len))
-				return 1;
-		}
-	}
-	return 0;
+#if GRAMIDX_SIMD
+	if (step == 2 && gramidx_simd_level() >= GRAMIDX_SIMD_AVX512)
+		return scan_ends_avx512(g, buf, lo, hi, from, to, base, cb, ctx);
+#endif
+	return scan_ends_scalar(g, buf, lo, hi, from, to, base, cb, ctx);
 }
 
 void gramidx_stream_begin(struct gramidx_stream *s)

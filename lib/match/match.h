@@ -71,7 +71,7 @@ struct literal {
 	bool nocase; /* ASCII letters match either case (.ldb ::i) */
 };
 
-/* ---- gram index: the prefilter's matcher for plain literals of 8..32 bytes
+/* ---- gram index: the prefilter's matcher for plain literals of 9..32 bytes
  * (gramidx.c). Literals it does not accept go to Vectorscan. ---- */
 
 #define GRAMIDX_MAX_LEN 32u
@@ -107,6 +107,10 @@ typedef int prefilter_hit_fn(void *ctx, uint32_t id, uint64_t end);
  * of each literal (one of them lands on an examined offset): for literals
  * of at least 8 + s - 1 bytes. */
 bool gramidx_accepts(const struct literal *l, unsigned step);
+/* A literal one byte shorter (8 + s - 2 bytes, s >= 2) fits as 257
+ * entries; at most GRAMIDX_MAX_SHORT of them per index. */
+#define GRAMIDX_MAX_SHORT 64u
+bool gramidx_accepts_short(const struct literal *l, unsigned step);
 /* The index of lits[sel[0..n)] as a blob (posix_memalign'd, 64-aligned;
  * free() it). Literal ids are the sel values. */
 vg_status gramidx_build(const struct literal *lits, const unsigned *sel, size_t n, unsigned step,
@@ -125,6 +129,17 @@ int gramidx_stream_end(const struct gramidx *g, struct gramidx_stream *s, prefil
 		       void *ctx);
 /* Every literal ending at or before this offset has been reported. */
 uint64_t gramidx_stream_settled(const struct gramidx_stream *s);
+
+/* The scan's vector code, chosen at run time by what the CPU has. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define GRAMIDX_SIMD 1
+#else
+#define GRAMIDX_SIMD 0
+#endif
+enum { GRAMIDX_SIMD_NONE = 0, GRAMIDX_SIMD_AVX512 = 1 };
+unsigned gramidx_simd_level(void);
+/* Tests: use at most this level (-1: what the CPU has). */
+void gramidx_simd_force(int level);
 
 /* Literal i gets id i. Zero literals is allowed (scans find nothing).
  * max_shards (>= 1) bounds how many Vectorscan databases, compiled in

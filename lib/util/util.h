@@ -81,7 +81,7 @@ int hex_digit(char c);
 #define IMAGE_MAGIC "VIGILIMG"
 /* Bump whenever the layout of any section changes: old caches are then
  * refused and rebuilt. */
-#define IMAGE_FORMAT 11u
+#define IMAGE_FORMAT 12u
 #define IMAGE_KEY_LEN 32u
 
 #define IMAGE_MAX_SECTIONS 128u

@@ -201,7 +201,7 @@ static void html_any_piece_size(void **state)
 	static const char *const atoms[] = {
 		"<a href='x y'>", "<IMG SRC=\"data:a,b\">", "&lt;", "&#x41;", "&#", "&", "<!--",
 		"-->", "<script>", "</script>", "'", "\"", " ", "\n", "\r", "\t", "<", ">", "=",
-		"\xe3\x80\x82", "\xa1" "C", "\xc3\xa9", "word", "<p class=a>", "%41", "\0",
+		"\xe3\x80\x82", ("\xa1" "C"), "\xc3\xa9", "word", "<p class=a>", "%41", "\0",
 	};
 	char *in = malloc(64 * 1024);
 	size_t len = 0;

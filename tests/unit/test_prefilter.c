@@ -331,12 +331,88 @@ static int gcollect(void *ctx, uint32_t id, uint64_t end)
 	return collect(&g->h, id, end);
 }
 
+/* Every occurrence of gl[0..n) in d[0..len), sorted: literals bucketed by
+ * their first two bytes. */
+static struct hits naive_small(const struct literal *gl, size_t n, const uint8_t *d, size_t len)
+{
+	uint32_t *bucket_first = malloc(65536 * sizeof(uint32_t)), *next_lit = malloc(n * 4);
+	struct hits want = {0};
+
+	assert_non_null(bucket_first);
+	assert_non_null(next_lit);
+	for (size_t i = 0; i < 65536; i++)
+		bucket_first[i] = UINT32_MAX;
+	for (uint32_t i = (uint32_t)n; i-- > 0;) {
+		uint32_t k = (uint32_t)gl[i].bytes[0] | (uint32_t)gl[i].bytes[1] << 8;
+		next_lit[i] = bucket_first[k];
+		bucket_first[k] = i;
+	}
+	for (size_t at = 0; at + 2 <= len; at++) {
+		uint32_t k = (uint32_t)d[at] | (uint32_t)d[at + 1] << 8;
+		for (uint32_t i = bucket_first[k]; i != UINT32_MAX; i = next_lit[i])
+			if (at + gl[i].len <= len && memcmp(gl[i].bytes, d + at, gl[i].len) == 0)
+				collect(&want, i, at + gl[i].len);
+	}
+	if (want.n)
+		qsort(want.v, want.n, sizeof(*want.v), cmp_hit);
+	free(bucket_first);
+	free(next_lit);
+	return want;
+}
+
+/* pf must report exactly want when fed d in chunks of every size from 1
+ * byte, each literal's hits in order, none after the settled offset said
+ * it was complete; with the vector scan and with the portable one. */
+static void stream_rounds(const struct prefilter *pf, size_t nlits, const uint8_t *d, size_t len,
+			  const struct hits *want)
+{
+	for (int level = (int)gramidx_simd_level(); level >= 0; level--) {
+		gramidx_simd_force(level);
+		for (unsigned round = 0; round < 6; round++) {
+			struct prefilter_stream *s = NULL;
+			struct ghits g;
+			size_t off = 0;
+
+			memset(&g, 0, sizeof(g));
+			g.last_end = calloc(nlits, sizeof(uint64_t));
+			g.order_ok = g.settled_ok = 1;
+			assert_non_null(g.last_end);
+			assert_int_equal(prefilter_stream_new(pf, &s), VG_OK);
+			assert_int_equal(prefilter_stream_begin(s), VG_OK);
+			while (off < len) {
+				/* round 0: 1 byte at a time; 1: up to 40; 2..: larger */
+				size_t n = round == 0   ? 1
+					   : round == 1 ? 1 + next() % 40
+							: 1 + next() % (1u << (6 + round));
+				if (n > len - off)
+					n = len - off;
+				/* what this chunk reports must end after what was settled */
+				g.settled_at_report = prefilter_stream_settled(s);
+				assert_int_equal(prefilter_stream_scan(s, d + off, n, gcollect, &g), VG_OK);
+				assert_true(prefilter_stream_settled(s) <= off + n);
+				assert_true(prefilter_stream_settled(s) + GRAMIDX_MAX_LEN >= off + n);
+				off += n;
+			}
+			assert_int_equal(prefilter_stream_end(s, gcollect, &g), VG_OK);
+			prefilter_stream_free(s);
+			assert_true(g.order_ok);
+			assert_true(g.settled_ok);
+			if (g.h.n)
+				qsort(g.h.v, g.h.n, sizeof(*g.h.v), cmp_hit);
+			assert_int_equal(g.h.n, want->n);
+			assert_memory_equal(g.h.v, want->v, want->n * sizeof(*want->v));
+			free(g.h.v);
+			free(g.last_end);
+		}
+	}
+	gramidx_simd_force(-1);
+}
+
 static void gram_index_streams_in_any_chunks(void **state)
 {
 	uint8_t *gbytes = malloc(G_NLITS * 40), *gdata = malloc(G_DATA);
 	struct literal *gl = calloc(G_NLITS, sizeof(*gl));
-	uint32_t *bucket_first = malloc(65536 * sizeof(uint32_t)), *next_lit = malloc(G_NLITS * 4);
-	struct hits want = {0};
+	struct hits want;
 	char err[256];
 	struct prefilter *pf = NULL;
 
@@ -344,8 +420,6 @@ static void gram_index_streams_in_any_chunks(void **state)
 	assert_non_null(gbytes);
 	assert_non_null(gdata);
 	assert_non_null(gl);
-	assert_non_null(bucket_first);
-	assert_non_null(next_lit);
 	for (size_t i = 0; i < G_DATA; i++)
 		gdata[i] = (uint8_t)(next() % 7); /* few byte values: many near misses */
 	for (size_t i = 0; i < G_NLITS; i++) {
@@ -367,64 +441,117 @@ static void gram_index_streams_in_any_chunks(void **state)
 	/* planted at the start and at the end of the stream */
 	memcpy(gdata, gl[1].bytes, gl[1].len);
 	memcpy(gdata + G_DATA - gl[2].len, gl[2].bytes, gl[2].len);
-	/* reference: literals bucketed by their first two bytes */
-	for (size_t i = 0; i < 65536; i++)
-		bucket_first[i] = UINT32_MAX;
-	for (uint32_t i = G_NLITS; i-- > 0;) {
-		uint32_t k = (uint32_t)gl[i].bytes[0] | (uint32_t)gl[i].bytes[1] << 8;
-		next_lit[i] = bucket_first[k];
-		bucket_first[k] = i;
-	}
-	for (size_t at = 0; at + 2 <= G_DATA; at++) {
-		uint32_t k = (uint32_t)gdata[at] | (uint32_t)gdata[at + 1] << 8;
-		for (uint32_t i = bucket_first[k]; i != UINT32_MAX; i = next_lit[i])
-			if (at + gl[i].len <= G_DATA && memcmp(gl[i].bytes, gdata + at, gl[i].len) == 0)
-				collect(&want, i, at + gl[i].len);
-	}
-	qsort(want.v, want.n, sizeof(*want.v), cmp_hit);
+	want = naive_small(gl, G_NLITS, gdata, G_DATA);
 	assert_true(want.n > G_NLITS);
 
 	assert_int_equal(prefilter_build(gl, G_NLITS, 1, &pf, err, sizeof(err)), VG_OK);
-	for (unsigned round = 0; round < 6; round++) {
-		struct prefilter_stream *s = NULL;
-		struct ghits g;
-		size_t off = 0;
-
-		memset(&g, 0, sizeof(g));
-		g.last_end = calloc(G_NLITS, sizeof(uint64_t));
-		g.order_ok = g.settled_ok = 1;
-		assert_non_null(g.last_end);
-		assert_int_equal(prefilter_stream_new(pf, &s), VG_OK);
-		assert_int_equal(prefilter_stream_begin(s), VG_OK);
-		while (off < G_DATA) {
-			/* round 0: 1 byte at a time; 1: up to 40; 2..: larger */
-			size_t n = round == 0 ? 1 : round == 1 ? 1 + next() % 40 : 1 + next() % (1u << (6 + round));
-			if (n > G_DATA - off)
-				n = G_DATA - off;
-			/* what this chunk reports must end after what was settled */
-			g.settled_at_report = prefilter_stream_settled(s);
-			assert_int_equal(prefilter_stream_scan(s, gdata + off, n, gcollect, &g), VG_OK);
-			assert_true(prefilter_stream_settled(s) <= off + n);
-			assert_true(prefilter_stream_settled(s) + GRAMIDX_MAX_LEN >= off + n);
-			off += n;
-		}
-		assert_int_equal(prefilter_stream_end(s, gcollect, &g), VG_OK);
-		prefilter_stream_free(s);
-		assert_true(g.order_ok);
-		assert_true(g.settled_ok);
-		qsort(g.h.v, g.h.n, sizeof(*g.h.v), cmp_hit);
-		assert_int_equal(g.h.n, want.n);
-		assert_memory_equal(g.h.v, want.v, want.n * sizeof(*want.v));
-		free(g.h.v);
-		free(g.last_end);
-	}
+	stream_rounds(pf, G_NLITS, gdata, G_DATA, &want);
 	prefilter_free(pf);
 	free(want.v);
 	free(gbytes);
 	free(gdata);
 	free(gl);
-	free(bucket_first);
-	free(next_lit);
+}
+
+/* Vectorscan shards in a prefilter (pf_header's count, byte 4). */
+static unsigned shard_count(const struct prefilter *pf)
+{
+	uint8_t *ser = NULL;
+	size_t len = 0;
+	unsigned n;
+
+	assert_int_equal(prefilter_serialize(pf, &ser, &len), VG_OK);
+	n = ser[4];
+	vg_free(ser);
+	return n;
+}
+
+/* Literals of 8 bytes, one short of the gram index's two windows, go there
+ * as 257 entries each when nothing else needs Vectorscan: found at odd and
+ * even offsets, at the stream's start and end, across every chunk size,
+ * periodic ones at each offset of a run, once each. One literal more than
+ * GRAMIDX_MAX_SHORT, or a caseless one, sends them all to Vectorscan. */
+static void short_literals_join_the_gram_index(void **state)
+{
+	enum { NS = GRAMIDX_MAX_SHORT, NL = 3000, N = NS + 1 + NL };
+	uint8_t *gbytes = malloc(N * 32), *gdata = malloc(G_DATA);
+	struct literal *gl = calloc(N, sizeof(*gl));
+	char err[256];
+	struct prefilter *pf = NULL;
+	struct hits want;
+	size_t shorts = 0;
+
+	(void)state;
+	assert_non_null(gbytes);
+	assert_non_null(gdata);
+	assert_non_null(gl);
+	for (size_t i = 0; i < G_DATA; i++)
+		gdata[i] = (uint8_t)(1 + next() % 7);
+	memset(gdata + 1001, 5, 21); /* runs of one byte and of two, odd and even */
+	for (size_t i = 0; i < 30; i++)
+		gdata[2000 + i] = (uint8_t)(i % 2 ? 2 : 6);
+	/* literals 1..NS-1 and NS+1..: short ones first, NS held back */
+	for (size_t i = 0; i < N; i++) {
+		uint8_t *b = gbytes + i * 32;
+		uint32_t len = i <= NS ? 8 : 9 + next() % 24;
+		memcpy(b, gdata + next() % (G_DATA - 32), 32);
+		gl[i].bytes = b;
+		gl[i].len = len;
+	}
+	memset(gbytes + 0 * 32, 5, 8);          /* period 1 */
+	memcpy(gbytes + 1 * 32, gdata + 2000, 8); /* period 2 */
+	memcpy(gdata, gl[2].bytes, 8);          /* at the start (even) */
+	memcpy(gdata + 101, gl[3].bytes, 8);    /* odd */
+	memcpy(gdata + G_DATA - 8, gl[4].bytes, 8); /* at the end */
+	memcpy(gdata + G_DATA - 41, gl[5].bytes, 8);
+	memcpy(gdata + 4093, gl[6].bytes, 8);
+	/* every short literal but NS, and the long ones */
+	for (size_t i = 0; i < N; i++)
+		if (i != NS)
+			gl[i - (i > NS)] = gl[i];
+	want = naive_small(gl, N - 1, gdata, G_DATA);
+	for (size_t i = 0; i < want.n; i++)
+		shorts += want.v[i].id < NS;
+	assert_true(shorts >= 40 + 7); /* the runs, the plants, chance */
+
+	assert_int_equal(prefilter_build(gl, N - 1, 1, &pf, err, sizeof(err)), VG_OK);
+	assert_int_equal(shard_count(pf), 0); /* the gram index alone */
+	stream_rounds(pf, N - 1, gdata, G_DATA, &want);
+	prefilter_free(pf);
+
+	/* a caseless literal: everything short goes to Vectorscan */
+	gl[N - 2].nocase = true;
+	gl[N - 2].len = 8;
+	free(want.v);
+	want = naive_small(gl, N - 1, gdata, G_DATA); /* its bytes have no letters */
+	assert_int_equal(prefilter_build(gl, N - 1, 1, &pf, err, sizeof(err)), VG_OK);
+	assert_int_equal(shard_count(pf), 1);
+	stream_rounds(pf, N - 1, gdata, G_DATA, &want);
+	prefilter_free(pf);
+	gl[N - 2].nocase = false;
+	gl[N - 2].len = 9;
+	free(want.v);
+
+	/* NS + 1 short literals: too many for the index */
+	{
+		struct literal *all = calloc(N, sizeof(*all));
+		assert_non_null(all);
+		for (size_t i = 0; i < N; i++) {
+			all[i].bytes = gbytes + i * 32;
+			all[i].len = i <= NS ? 8 : 9 + (uint32_t)(i % 24);
+		}
+		memset(gbytes + NS * 32, 3, 8);
+		want = naive_small(all, N, gdata, G_DATA);
+		assert_int_equal(prefilter_build(all, N, 1, &pf, err, sizeof(err)), VG_OK);
+		assert_int_equal(shard_count(pf), 1);
+		stream_rounds(pf, N, gdata, G_DATA, &want);
+		prefilter_free(pf);
+		free(want.v);
+		free(all);
+	}
+	free(gbytes);
+	free(gdata);
+	free(gl);
 }
 
 int main(void)
@@ -433,6 +560,7 @@ int main(void)
 		cmocka_unit_test(shards_find_what_a_naive_search_finds),
 		cmocka_unit_test(empty_set),
 		cmocka_unit_test(gram_index_streams_in_any_chunks),
+		cmocka_unit_test(short_literals_join_the_gram_index),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

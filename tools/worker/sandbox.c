@@ -149,9 +149,9 @@ static int apply_seccomp(int sock)
 			       SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
 	/* the broker's socket only: requests in, replies out */
 	rc |= seccomp_rule_add(c, SCMP_ACT_ALLOW, SCMP_SYS(recvmsg), 1,
-			       SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)sock));
+			       SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)sock, 0));
 	rc |= seccomp_rule_add(c, SCMP_ACT_ALLOW, SCMP_SYS(sendto), 1,
-			       SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)sock));
+			       SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)sock, 0));
 	/* optional files a library may try: refused, not fatal */
 	rc |= seccomp_rule_add(c, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
 	rc |= seccomp_rule_add(c, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(open), 0);
