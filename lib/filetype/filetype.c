@@ -373,9 +373,8 @@ enum ftype filetype_detect(const uint8_t *h, size_t len)
 			return FT_JAVA;
 	}
 	/* PDF: ClamAV accepts the header anywhere in the first 1 KiB */
-	for (size_t i = 0; i + 5 <= n1k; i++)
-		if (memcmp(h + i, "%PDF-", 5) == 0)
-			return FT_PDF;
+	if (memmem(h, n1k, "%PDF-", 5) != NULL)
+		return FT_PDF;
 	if (at(h, len, 257, "ustar", 5))
 		return FT_TAR;
 	if (at(h, len, 32769, "CD001", 5))
