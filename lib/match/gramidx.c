@@ -397,7 +397,7 @@ static int simd_forced = -1;
 
 void gramidx_simd_force(int level)
 {
-	simd_forced = level;
+	__atomic_store_n(&simd_forced, level, __ATOMIC_RELAXED);
 }
 
 static unsigned simd_detected;
@@ -418,9 +418,11 @@ static void simd_detect(void)
 
 unsigned gramidx_simd_level(void)
 {
+	int forced = __atomic_load_n(&simd_forced, __ATOMIC_RELAXED);
+
 	pthread_once(&simd_once, simd_detect);
-	if (simd_forced >= 0 && (unsigned)simd_forced < simd_detected)
-		return (unsigned)simd_forced;
+	if (forced >= 0 && (unsigned)forced < simd_detected)
+		return (unsigned)forced;
 	return simd_detected;
 }
 

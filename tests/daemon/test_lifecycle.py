@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """vigild's life: signals (SIGHUP reopens the log, SIGTERM stops and removes
 the socket and pid file), background mode (the parent exits once the
-socket is ready), stale and busy sockets, TCP-only configuration, the
+socket is ready), stale and busy sockets, a PID file
+locked by the running daemon, TCP-only configuration, the
 configuration file (unknown keys warned, bad values refused with
 file:line), command-line options, and Debian's own /etc/clamav/clamd.conf
 used as is apart from paths - running as its User when started as root.
@@ -116,6 +117,36 @@ def sockets(vigild, ws):
           'second daemon on a busy socket: %s %r' % (p.returncode, p.stdout[-300:]))
     check(L.request(sock, b'zPING\0') == b'PONG\0', 'first daemon still answers')
     check(vig.stop() == 0, 'stop')
+
+
+def pid_lock(vigild, ws):
+    """A second daemon given the running one's PidFile (on another socket)
+    stops before binding, and leaves the running one's PID file alone."""
+    vig = L.start_vigild(vigild, ws, name='lockA')
+    pidfile = ws.path('lockA', 'vigild.pid')
+    d = ws.path('lockB')
+    os.makedirs(d)
+    sock_b = os.path.join(d, 'vigild.sock')
+    conf = os.path.join(d, 'vigild.conf')
+    L.write_conf(conf, [('LocalSocket', sock_b), ('Foreground', 'yes'), ('DatabaseDirectory', ws.db),
+                        ('BundledDatabase', 'no'), ('ClamAVDatabaseDirectory', 'no'),
+                        ('CacheDirectory', 'no'), ('PidFile', pidfile)])
+    try:
+        p = subprocess.Popen([vigild, '-c', conf], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            out, _ = p.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()  # it started: the lock did not stop it
+            out, _ = p.communicate()
+        check(p.returncode == 1 and b'held by a running vigild (PID %d)' % vig.pid in out,
+              'second daemon on a locked PidFile: %s %r' % (p.returncode, out[-300:]))
+        check(not os.path.exists(sock_b), 'second daemon bound its socket anyway')
+        check(os.path.exists(pidfile) and open(pidfile).read().strip() == str(vig.pid),
+              'the running daemon\'s PID file was changed or removed')
+        check(L.request(vig.sock, b'zPING\0') == b'PONG\0', 'first daemon still answers')
+    finally:
+        check(vig.stop() == 0, 'pid_lock: exit code')
+    check(not os.path.exists(pidfile), 'pid_lock: PID file left after SIGTERM')
 
 
 def tcp_only(vigild, ws):
@@ -258,7 +289,7 @@ def main():
     vigild = os.path.abspath(sys.argv[1])
     ws = L.Workspace()
     try:
-        for step in (signals, background, sockets, tcp_only, configuration, debian_conf):
+        for step in (signals, background, sockets, pid_lock, tcp_only, configuration, debian_conf):
             before = len(failures)
             step(vigild, ws)
             print('%s: %s' % (step.__name__, 'ok' if len(failures) == before else 'FAILED'))

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/eventfd.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -134,19 +135,46 @@ static int daemonize(void)
 	return 0;
 }
 
-static int write_pid_file(const char *path)
-{
-	FILE *f;
-	mode_t old = umask(0022);
+/* The PID file is locked (flock) for the daemon's life, before any socket
+ * is bound: a second vigild given the same PidFile stops there, before it
+ * can take over the socket or remove the file of the one running. */
+static int pid_fd = -1;
 
-	f = fopen(path, "we");
+static int lock_pid_file(const char *path)
+{
+	mode_t old = umask(0022);
+	char other[32] = "";
+	ssize_t n;
+
+	pid_fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
 	umask(old);
-	if (f == NULL) {
-		vd_log(VD_LOG_ERROR, "Can't save PID in file %s: %s", path, strerror(errno));
+	if (pid_fd < 0) {
+		vd_log(VD_LOG_ERROR, "Can't open the PID file %s: %s", path, strerror(errno));
 		return -1;
 	}
-	fprintf(f, "%u\n", (unsigned)getpid());
-	if (fclose(f) != 0) {
+	if (flock(pid_fd, LOCK_EX | LOCK_NB) == 0)
+		return 0;
+	if (errno == EWOULDBLOCK) {
+		n = pread(pid_fd, other, sizeof(other) - 1, 0);
+		other[n > 0 ? n : 0] = '\0';
+		other[strcspn(other, "\n")] = '\0';
+		vd_log(VD_LOG_ERROR, "PidFile %s is held by a running vigild (PID %s): stop it, or "
+				     "give this one another PidFile",
+		       path, other[0] ? other : "unknown");
+	} else {
+		vd_log(VD_LOG_ERROR, "Can't lock the PID file %s: %s", path, strerror(errno));
+	}
+	close(pid_fd);
+	pid_fd = -1;
+	return -1;
+}
+
+static int write_pid_file(const char *path)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%u\n", (unsigned)getpid());
+
+	if (ftruncate(pid_fd, 0) != 0 || pwrite(pid_fd, buf, (size_t)n, 0) != (ssize_t)n) {
 		vd_log(VD_LOG_ERROR, "Can't save PID in file %s: %s", path, strerror(errno));
 		return -1;
 	}
@@ -308,17 +336,23 @@ int main(int argc, char **argv)
 
 	raise_fd_limit();
 	fit_connections(&s);
+	if (s.pid_file != NULL) {
+		if (lock_pid_file(s.pid_file) != 0)
+			goto out;
+		pid_written = 1; /* ours while locked: removed at exit */
+	}
 	if (vd_server_listen(&d) != 0)
+		goto out;
+	/* In the foreground, connections are accepted once the PID file names
+	 * this process; in the background, whoever waits for the parent to
+	 * exit finds the child's PID written. */
+	if (s.foreground && s.pid_file != NULL && write_pid_file(s.pid_file) != 0)
+		goto out;
+	if (vd_server_accept_start(&d) != 0)
 		goto out;
 	if (!s.foreground && daemonize() != 0)
 		goto out;
-	if (s.pid_file != NULL) {
-		if (write_pid_file(s.pid_file) != 0)
-			goto out;
-		pid_written = 1;
-	}
-	/* Connections are accepted once the PID file names this process. */
-	if (vd_server_accept_start(&d) != 0)
+	if (!s.foreground && s.pid_file != NULL && write_pid_file(s.pid_file) != 0)
 		goto out;
 	if (vd_action_start(&s) != 0)
 		goto out;
@@ -368,6 +402,8 @@ out:
 		close(d.wake_fd);
 	if (pid_written && unlink(s.pid_file) != 0 && errno != ENOENT)
 		vd_log(VD_LOG_WARNING, "Can't remove %s: %s", s.pid_file, strerror(errno));
+	if (pid_fd >= 0)
+		close(pid_fd);
 	vd_log(VD_LOG_INFO, "vigild stopped (exit code %d).", rc);
 	vd_log_close();
 	vd_settings_free(&s);
