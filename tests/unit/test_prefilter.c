@@ -1,4 +1,4 @@
-/* match: the Vectorscan literal prefilter, whole and split into shards.
+/* match: the literal prefilter (gram index and Vectorscan shards).
  * Every shard layout must report exactly the hits a naive search finds,
  * across chunk boundaries, and survive serialisation; a damaged serialised
  * form is refused. */
@@ -96,42 +96,33 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* The reference: every occurrence of every literal, found by looking up
- * each position's first 6 bytes (the shortest literal) in the literals
- * sorted by those bytes. */
-static int cmp_prefix(const void *a, const void *b)
+/* Every occurrence of gl[0..n) in d[0..len), sorted: literals bucketed by
+ * their first two bytes. */
+static struct hits naive_small(const struct literal *gl, size_t n, const uint8_t *d, size_t len)
 {
-	return memcmp(lits[*(const uint32_t *)a].bytes, lits[*(const uint32_t *)b].bytes, 6);
-}
+	uint32_t *bucket_first = malloc(65536 * sizeof(uint32_t)), *next_lit = malloc(n * 4);
+	struct hits want = {0};
 
-static struct hits naive(void)
-{
-	struct hits h = {0};
-	uint32_t *order = malloc(NLITS * sizeof(uint32_t));
-
-	assert_non_null(order);
-	for (uint32_t i = 0; i < NLITS; i++)
-		order[i] = i;
-	qsort(order, NLITS, sizeof(uint32_t), cmp_prefix);
-	for (size_t at = 0; at + 6 <= DATA_LEN; at++) {
-		size_t lo = 0, hi = NLITS;
-		while (lo < hi) { /* first literal whose prefix is >= the data's */
-			size_t mid = (lo + hi) / 2;
-			if (memcmp(lits[order[mid]].bytes, data + at, 6) < 0)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		for (; lo < NLITS && memcmp(lits[order[lo]].bytes, data + at, 6) == 0; lo++) {
-			const struct literal *l = &lits[order[lo]];
-			if (at + l->len <= DATA_LEN && memcmp(l->bytes, data + at, l->len) == 0)
-				collect(&h, order[lo], at + l->len);
-		}
+	assert_non_null(bucket_first);
+	assert_non_null(next_lit);
+	for (size_t i = 0; i < 65536; i++)
+		bucket_first[i] = UINT32_MAX;
+	for (uint32_t i = (uint32_t)n; i-- > 0;) {
+		uint32_t k = (uint32_t)gl[i].bytes[0] | (uint32_t)gl[i].bytes[1] << 8;
+		next_lit[i] = bucket_first[k];
+		bucket_first[k] = i;
 	}
-	free(order);
-	if (h.n)
-		qsort(h.v, h.n, sizeof(*h.v), cmp_hit);
-	return h;
+	for (size_t at = 0; at + 2 <= len; at++) {
+		uint32_t k = (uint32_t)d[at] | (uint32_t)d[at + 1] << 8;
+		for (uint32_t i = bucket_first[k]; i != UINT32_MAX; i = next_lit[i])
+			if (at + gl[i].len <= len && memcmp(gl[i].bytes, d + at, gl[i].len) == 0)
+				collect(&want, i, at + gl[i].len);
+	}
+	if (want.n)
+		qsort(want.v, want.n, sizeof(*want.v), cmp_hit);
+	free(bucket_first);
+	free(next_lit);
+	return want;
 }
 
 static struct hits run(const struct prefilter *pf)
@@ -152,7 +143,7 @@ static struct hits run(const struct prefilter *pf)
 
 static void shards_find_what_a_naive_search_finds(void **state)
 {
-	struct hits want = naive();
+	struct hits want = naive_small(lits, NLITS, data, DATA_LEN);
 	char err[256];
 
 	(void)state;
@@ -329,35 +320,6 @@ static int gcollect(void *ctx, uint32_t id, uint64_t end)
 		g->order_ok = 0;
 	g->last_end[id] = end;
 	return collect(&g->h, id, end);
-}
-
-/* Every occurrence of gl[0..n) in d[0..len), sorted: literals bucketed by
- * their first two bytes. */
-static struct hits naive_small(const struct literal *gl, size_t n, const uint8_t *d, size_t len)
-{
-	uint32_t *bucket_first = malloc(65536 * sizeof(uint32_t)), *next_lit = malloc(n * 4);
-	struct hits want = {0};
-
-	assert_non_null(bucket_first);
-	assert_non_null(next_lit);
-	for (size_t i = 0; i < 65536; i++)
-		bucket_first[i] = UINT32_MAX;
-	for (uint32_t i = (uint32_t)n; i-- > 0;) {
-		uint32_t k = (uint32_t)gl[i].bytes[0] | (uint32_t)gl[i].bytes[1] << 8;
-		next_lit[i] = bucket_first[k];
-		bucket_first[k] = i;
-	}
-	for (size_t at = 0; at + 2 <= len; at++) {
-		uint32_t k = (uint32_t)d[at] | (uint32_t)d[at + 1] << 8;
-		for (uint32_t i = bucket_first[k]; i != UINT32_MAX; i = next_lit[i])
-			if (at + gl[i].len <= len && memcmp(gl[i].bytes, d + at, gl[i].len) == 0)
-				collect(&want, i, at + gl[i].len);
-	}
-	if (want.n)
-		qsort(want.v, want.n, sizeof(*want.v), cmp_hit);
-	free(bucket_first);
-	free(next_lit);
-	return want;
 }
 
 /* pf must report exactly want when fed d in chunks of every size from 1

@@ -256,7 +256,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config_path = VD_DEFAULT_CONFIG;
-	int config_given = 0, foreground = -1, debug = 0, opt, rc = 1, pid_written = 0;
+	int config_given = 0, foreground = -1, debug = 0, opt, rc = 1;
 	struct vd_settings s;
 	struct vd_daemon d;
 	struct vd_log_settings ls;
@@ -336,11 +336,8 @@ int main(int argc, char **argv)
 
 	raise_fd_limit();
 	fit_connections(&s);
-	if (s.pid_file != NULL) {
-		if (lock_pid_file(s.pid_file) != 0)
-			goto out;
-		pid_written = 1; /* ours while locked: removed at exit */
-	}
+	if (s.pid_file != NULL && lock_pid_file(s.pid_file) != 0)
+		goto out;
 	if (vd_server_listen(&d) != 0)
 		goto out;
 	/* In the foreground, connections are accepted once the PID file names
@@ -400,10 +397,11 @@ out:
 		close(d.sig_fd);
 	if (d.wake_fd >= 0)
 		close(d.wake_fd);
-	if (pid_written && unlink(s.pid_file) != 0 && errno != ENOENT)
-		vd_log(VD_LOG_WARNING, "Can't remove %s: %s", s.pid_file, strerror(errno));
-	if (pid_fd >= 0)
+	if (pid_fd >= 0) { /* locked, so ours */
+		if (unlink(s.pid_file) != 0 && errno != ENOENT)
+			vd_log(VD_LOG_WARNING, "Can't remove %s: %s", s.pid_file, strerror(errno));
 		close(pid_fd);
+	}
 	vd_log(VD_LOG_INFO, "vigild stopped (exit code %d).", rc);
 	vd_log_close();
 	vd_settings_free(&s);
